@@ -1,0 +1,41 @@
+"""The one transport interface every outbound message goes through."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    to: str                               # "+92..." or "whatsapp:+92..."
+    body: str | None = None
+    content_sid: str | None = None        # an approved WhatsApp template (Content API)
+    content_variables: dict | None = None
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sid: str
+    status: str
+
+
+class SendError(Exception):
+    """A send that did not go through.
+
+    `permanent`: retrying cannot help (opted out, outside the WhatsApp window, invalid number).
+    `ambiguous`: the request may have reached the provider (a read timeout), so a retry could send twice.
+    Otherwise the error is transient and safe to retry (429, 5xx, connection refused).
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, http_status: int | None = None,
+                 permanent: bool = False, ambiguous: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+        self.permanent = permanent
+        self.ambiguous = ambiguous
+
+
+class Transport(Protocol):
+    def send(self, message: OutgoingMessage) -> SendResult: ...

@@ -1,0 +1,322 @@
+"""Everything Twilio-specific: inbound parsing, signatures, sending through the real SDK, message length.
+
+See shared/research/twilio-platform.md for the platform rules cited in the comments.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from helpdesk.channels.base import OutgoingMessage, SendError, SendResult
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+WHATSAPP_PREFIX = "whatsapp:"
+WHATSAPP_MAX_CHARS = 1600  # Body limit on every channel; WhatsApp has no segments.
+SMS_MAX_CHARS = 1600       # Twilio concatenates up to 1600 characters into one multi-segment SMS.
+MAX_INBOUND_BODY = 4096    # Twilio sends at most 1600; anything far longer is not from Twilio.
+MESSAGE_SID = re.compile(r"^(SM|MM|IM|SW)[0-9a-fA-F]{32}$")
+STATUS_WORD = re.compile(r"^[a-z_]{2,20}$")
+
+# Errors after which retrying the same send is pointless.
+OPTED_OUT = 21610
+OUTSIDE_WINDOW = 63016
+PERMANENT_CODES = {OPTED_OUT, OUTSIDE_WINDOW, 21211, 21612, 21614, 21617, 21658, 63003, 21408}
+
+
+class InvalidInbound(ValueError):
+    pass
+
+
+# --- addresses ------------------------------------------------------------------------------------
+
+def normalise_phone(raw: str, default_country: str = "92") -> str:
+    """Any of 'whatsapp:+923001234567', '923001234567' (WaId), '+92 300 1234567', '03001234567' -> E.164."""
+    text = raw.strip()
+    if text.lower().startswith(WHATSAPP_PREFIX):
+        text = text[len(WHATSAPP_PREFIX):]
+    digits = re.sub(r"[\s\-().]", "", text)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if digits.startswith("0") and not digits.startswith("+"):
+        digits = "+" + default_country + digits[1:]
+    if not digits.startswith("+"):
+        digits = "+" + digits
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", digits):
+        raise InvalidInbound(f"not a phone number: {raw[:6]}...")
+    return digits
+
+
+# --- inbound --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Inbound:
+    sid: str
+    phone: str
+    channel: str  # "whatsapp" | "sms"
+    body: str
+    num_media: int = 0
+    media: tuple[dict, ...] = ()
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+_EXTRA_FIELDS = ("ProfileName", "Latitude", "Longitude", "Address", "Label", "ButtonPayload", "ButtonText",
+                 "OptOutType", "MessageType", "OriginalRepliedMessageSid", "Forwarded")
+
+
+def parse_inbound(form: Mapping[str, str]) -> Inbound:
+    """Raise InvalidInbound (a 400) for anything that is not a Twilio inbound message."""
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not MESSAGE_SID.match(sid):
+        raise InvalidInbound("missing or malformed MessageSid")
+    sender = form.get("From") or ""
+    if not sender:
+        raise InvalidInbound("missing From")
+    channel = "whatsapp" if sender.lower().startswith(WHATSAPP_PREFIX) else "sms"
+    # WaId is the WhatsApp identity without '+'; From is authoritative when both are present.
+    phone = normalise_phone(sender)
+    body = _clean(form.get("Body") or "")
+    if len(body) > MAX_INBOUND_BODY:
+        raise InvalidInbound("Body too long")
+    try:
+        num_media = int(form.get("NumMedia") or 0)
+    except ValueError:
+        raise InvalidInbound("NumMedia is not a number") from None
+    if not 0 <= num_media <= 10:
+        raise InvalidInbound("NumMedia out of range")
+    media = tuple(
+        {"url": _clean(form.get(f"MediaUrl{i}", ""))[:1000],
+         "content_type": _clean(form.get(f"MediaContentType{i}", ""))[:100]}
+        for i in range(num_media)
+    )
+    extra = {name: _clean(form[name])[:500] for name in _EXTRA_FIELDS if form.get(name)}
+    return Inbound(sid=sid, phone=phone, channel=channel, body=body, num_media=num_media, media=media, extra=extra)
+
+
+def _clean(text: str) -> str:
+    # NUL is never part of a real message, and PostgreSQL refuses it in text columns.
+    return text.replace("\x00", "")
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    sid: str
+    status: str
+    error_code: int | None
+
+
+def parse_status(form: Mapping[str, str]) -> StatusUpdate:
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    if not MESSAGE_SID.match(sid) or not STATUS_WORD.match(status):
+        raise InvalidInbound("missing or malformed MessageSid or MessageStatus")
+    raw_code = (form.get("ErrorCode") or "").strip()
+    code = int(raw_code) if raw_code.isdigit() and len(raw_code) <= 6 else None  # Twilio codes are 5 digits
+    return StatusUpdate(sid=sid, status=status, error_code=code)
+
+
+# --- signatures -----------------------------------------------------------------------------------
+
+def signed_url(request_url: str, public_base_url: str | None) -> str:
+    """The URL Twilio signed: the configured public base (TLS usually ends at a proxy) plus our path and query.
+
+    Connection-override fragments (#rc=...) are not part of the signature.
+    """
+    parts = urlsplit(request_url)
+    if public_base_url:
+        base = urlsplit(public_base_url)
+        prefix = base.path.rstrip("/")
+        parts = parts._replace(scheme=base.scheme, netloc=base.netloc, path=prefix + parts.path)
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def signature_is_valid(auth_token: str, url: str, params, signature: str | None) -> bool:
+    if not signature:
+        return False
+    return RequestValidator(auth_token).validate(url, params, signature)
+
+
+def compute_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    return RequestValidator(auth_token).compute_signature(url, params)
+
+
+# --- length ---------------------------------------------------------------------------------------
+
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in text)
+
+
+def sms_segments(text: str) -> int:
+    """Billed SMS segments. One non-GSM-7 character (any Urdu letter) makes the whole message UCS-2."""
+    if is_gsm7(text):
+        units = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text)
+        single, multi = 160, 153
+    else:
+        units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)  # astral emoji take two UTF-16 units
+        single, multi = 70, 67
+    if units <= single:
+        return 1
+    return -(-units // multi)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?۔؟])\s+|\n+")
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split at sentence boundaries (then at spaces) into parts of at most `limit` characters."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        for piece in _hard_wrap(sentence.strip(), limit):
+            candidate = f"{current} {piece}".strip() if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                parts.append(current)
+                current = piece
+    if current:
+        parts.append(current)
+    return [p for p in parts if p]
+
+
+def _hard_wrap(sentence: str, limit: int) -> list[str]:
+    if len(sentence) <= limit:
+        return [sentence]
+    words, lines, line = sentence.split(" "), [], ""
+    for word in words:
+        while len(word) > limit:
+            lines.append(word[:limit])
+            word = word[limit:]
+        if len(line) + len(word) + 1 > limit and line:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return lines
+
+
+def channel_limit(channel: str) -> int:
+    return WHATSAPP_MAX_CHARS if channel == "whatsapp" else SMS_MAX_CHARS
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Sends the SDK's requests to another base URL (a local fake in tests, a regional proxy).
+
+    The SDK has no base_url argument; rewriting the host here keeps every other part of the real SDK.
+    """
+
+    def __init__(self, base_url: str, **kwargs):
+        super().__init__(**kwargs)
+        base = urlsplit(base_url)
+        self._scheme, self._netloc = base.scheme, base.netloc
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname.endswith("twilio.com"):
+            url = urlunsplit((self._scheme, self._netloc, parts.path, parts.query, parts.fragment))
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioTransport:
+    def __init__(self, *, account_sid: str, auth_token: str, sms_from: str | None, whatsapp_from: str | None,
+                 messaging_service_sid: str | None, timeout: float, validity_period: int | None,
+                 api_base_url: str | None = None):
+        # The SDK's HTTP client has no timeout by default: a hung connection would hang the worker.
+        http = (BaseUrlHttpClient(api_base_url, timeout=timeout) if api_base_url
+                else TwilioHttpClient(timeout=timeout))
+        self.client = Client(account_sid, auth_token, http_client=http)
+        self.sms_from = sms_from
+        self.whatsapp_from = whatsapp_from
+        self.messaging_service_sid = messaging_service_sid
+        self.validity_period = validity_period
+
+    def sender_for(self, to: str) -> str:
+        if to.startswith(WHATSAPP_PREFIX):
+            return self.whatsapp_from or self.messaging_service_sid or "whatsapp"
+        return self.sms_from or self.messaging_service_sid or "sms"
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        kwargs = self._create_kwargs(message)
+        try:
+            created = self.client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            raise _classify(exc) from exc
+        except TwilioException as exc:
+            raise SendError(str(exc), permanent=True) from exc
+        except Exception as exc:  # requests' errors: decide whether the request may have been sent
+            raise _classify_transport_error(exc) from exc
+        return SendResult(sid=created.sid, status=created.status or "queued")
+
+    def _create_kwargs(self, message: OutgoingMessage) -> dict:
+        kwargs: dict = {"to": message.to}
+        is_whatsapp = message.to.startswith(WHATSAPP_PREFIX)
+        sender = self.whatsapp_from if is_whatsapp else self.sms_from
+        if sender:
+            kwargs["from_"] = sender if not is_whatsapp or sender.startswith(WHATSAPP_PREFIX) \
+                else WHATSAPP_PREFIX + sender
+        else:
+            kwargs["messaging_service_sid"] = self.messaging_service_sid
+        if message.content_sid:
+            kwargs["content_sid"] = message.content_sid
+            if message.content_variables:
+                kwargs["content_variables"] = json.dumps(message.content_variables)
+        else:
+            kwargs["body"] = message.body
+        if message.status_callback:
+            kwargs["status_callback"] = message.status_callback
+        if self.validity_period:
+            # Stale helpdesk replies should die in Twilio's queue rather than arrive hours late.
+            kwargs["validity_period"] = self.validity_period
+        return kwargs
+
+
+def _classify(exc: TwilioRestException) -> SendError:
+    code, status = exc.code, exc.status
+    if code in PERMANENT_CODES:
+        return SendError(exc.msg or str(exc), code=code, http_status=status, permanent=True)
+    # 429 was never processed and is always safe to retry; 5xx from the API is transient.
+    if status == 429 or (status and status >= 500):
+        return SendError(exc.msg or str(exc), code=code, http_status=status)
+    return SendError(exc.msg or str(exc), code=code, http_status=status, permanent=True)
+
+
+def _classify_transport_error(exc: Exception) -> SendError:
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or (
+        isinstance(exc, requests.exceptions.ConnectionError)
+        and not isinstance(exc, requests.exceptions.ReadTimeout)
+        and "Read timed out" not in str(exc)
+        and _never_connected(exc)
+    ):
+        return SendError(f"connection failed: {exc}")
+    return SendError(f"no answer from Twilio, the message may have been sent: {exc}", ambiguous=True)
+
+
+def _never_connected(exc: Exception) -> bool:
+    text = str(exc)
+    return any(marker in text for marker in ("Connection refused", "Failed to establish", "Name or service"))

@@ -1,0 +1,161 @@
+"""The `helpdesk` command: run the service, talk to it, and look after its data."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from helpdesk.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """Teacher Helpdesk: WhatsApp and SMS help for school teachers."""
+
+
+# --- database -------------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations shipped in the package)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (the `release` process runs this once per deploy)."""
+    from helpdesk.migrate import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at revision {revision}")
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Run everything in one process on embedded defaults: web, jobs, scheduler, shipped knowledge base."""
+    from werkzeug.serving import make_server
+
+    from helpdesk import create_app
+    from helpdesk.migrate import upgrade
+    from workers.scheduler import start_background_scheduler
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    app = create_app()
+    rt = app.extensions["helpdesk"]
+    faqs = len(rt.knowledge.entries())
+    start_background_scheduler(rt)
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"Teacher Helpdesk on http://{host}:{port}  ({faqs} FAQs loaded, database {_safe_url(settings)})")
+    click.echo(f"Text it from another terminal:  helpdesk chat --url http://{host}:{port} --from +923001234567")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--with-scheduler/--without-scheduler", default=True, show_default=True,
+              help="Let this worker run RQ's scheduler for delayed jobs (retries with backoff).")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(with_scheduler: bool, burst: bool) -> None:
+    """An RQ worker with the knowledge base preloaded (start any number)."""
+    from workers.worker import run_worker
+
+    run_worker(Settings.from_env(), with_scheduler=with_scheduler, burst=burst)
+
+
+@main.command()
+def scheduler() -> None:
+    """The scheduler process (recurring jobs). A second copy waits as a standby and never double-sends."""
+    from workers.scheduler import run_scheduler
+
+    run_scheduler(Settings.from_env())
+
+
+# --- talking to it --------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running service.")
+@click.option("--from", "sender", default="+923001234567", show_default=True, help="The teacher's number.")
+@click.option("--whatsapp", is_flag=True, help="Write as a WhatsApp user instead of SMS.")
+@click.option("--wait", default=8.0, show_default=True, help="Seconds to wait for replies to each message.")
+def chat(url: str, sender: str, whatsapp: bool, wait: float) -> None:
+    """Text the running bot from this terminal: signed webhook posts in, stored replies out."""
+    from helpdesk.chat import ChatSession
+
+    session = ChatSession(Settings.from_env(), url, sender, whatsapp)
+    click.echo(f"Texting {url} as {session.address}. Empty line or Ctrl-D to quit.")
+    for line in _lines(sys.stdin):
+        if not line.strip():
+            break
+        for reply in session.say(line.rstrip("\n"), wait):
+            click.echo(f"< {reply}\n")
+
+
+def _lines(stream):
+    while True:
+        if stream.isatty():
+            click.echo("> ", nl=False)
+        line = stream.readline()
+        if not line:
+            return
+        yield line
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--limit", default=50, show_default=True)
+def outbox(as_json: bool, limit: int) -> None:
+    """The stored outbound messages, newest last."""
+    from helpdesk.chat import recent_outbound
+
+    for row in recent_outbound(Settings.from_env(), limit):
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['created_at']}  {row['status']:<10} {row['to']}: {row['body'][:100]}")
+
+
+# --- knowledge base -------------------------------------------------------------------------------
+
+@main.group()
+def kb() -> None:
+    """Knowledge-base files."""
+
+
+@kb.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def kb_check(directory: Path | None) -> None:
+    """Validate a knowledge-base directory (default: the shipped one)."""
+    from helpdesk.knowledge import shipped_faq_dir
+    from knowledge_base.loader import KnowledgeBaseError, load_directory
+
+    try:
+        entries = load_directory(directory or shipped_faq_dir())
+    except KnowledgeBaseError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"{len(entries)} FAQs OK")
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.database_url
+    return url.split("@")[-1] if "@" in url else url
+
+
+def _register_optional_commands() -> None:
+    from knowledge_base.commands import calibrate_command, match_command
+
+    main.add_command(match_command)
+    main.add_command(calibrate_command)
+
+
+_register_optional_commands()

@@ -1,0 +1,114 @@
+"""The live knowledge base: the YAML directory (plus approved FAQs kept in the database) behind one Matcher.
+
+It reloads when a file changes or an FAQ is approved, without a restart; a bad file is logged with
+its file, entry and field, and the last good knowledge base keeps serving.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from knowledge_base.loader import FaqEntry, KnowledgeBaseError, load_directory
+from knowledge_base.matcher import Matcher
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_SECONDS = 2.0  # stat() the directory at most this often; cheap next to a match
+
+
+def shipped_faq_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "knowledge_base" / "faqs"
+
+
+class KnowledgeHolder:
+    def __init__(self, directory: Path | None, db=None):
+        self.directory = Path(directory) if directory else shipped_faq_dir()
+        self.db = db
+        self._lock = threading.Lock()
+        self._matcher: Matcher | None = None
+        self._fingerprint: tuple | None = None
+        self._checked_at = 0.0
+        self.last_error: str | None = None
+
+    def matcher(self) -> Matcher:
+        now = time.monotonic()
+        if self._matcher is not None and now - self._checked_at < CHECK_EVERY_SECONDS:
+            return self._matcher
+        with self._lock:
+            self._checked_at = now
+            fingerprint = self._fingerprint_now()
+            if self._matcher is None or fingerprint != self._fingerprint:
+                self._reload(fingerprint)
+        if self._matcher is None:
+            raise KnowledgeBaseError(str(self.directory), None, None, self.last_error or "no knowledge base")
+        return self._matcher
+
+    def view(self) -> "KnowledgeView":
+        return KnowledgeView(self.matcher())
+
+    def entries(self) -> list[FaqEntry]:
+        return list(self.matcher().entries_by_id.values())
+
+    def invalidate(self) -> None:
+        """Force a re-read on next use (an FAQ was approved in the database)."""
+        self._checked_at = 0.0
+        self._fingerprint = None
+
+    def _fingerprint_now(self) -> tuple:
+        files = sorted(self.directory.glob("*.y*ml")) if self.directory.is_dir() else []
+        stamp = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+        return stamp + (self._database_version(),)
+
+    def _database_version(self):
+        if self.db is None:
+            return None
+        from helpdesk.faq_store import database_version
+
+        return database_version(self.db)
+
+    def _reload(self, fingerprint: tuple) -> None:
+        try:
+            entries = load_directory(self.directory)
+            entries = self._merge_database_entries(entries)
+        except KnowledgeBaseError as exc:
+            self.last_error = str(exc)
+            log.error("knowledge base not reloaded, keeping the last good one: %s", exc)
+            self._fingerprint = fingerprint  # do not retry the same broken files on every message
+            return
+        self._matcher = Matcher(entries)
+        self._fingerprint = fingerprint
+        self.last_error = None
+        log.info("knowledge base loaded: %d FAQs from %s", len(entries), self.directory)
+
+    def _merge_database_entries(self, entries: list[FaqEntry]) -> list[FaqEntry]:
+        if self.db is None:
+            return entries
+        from helpdesk.faq_store import database_entries
+
+        extra = database_entries(self.db)
+        by_id = {e.id: e for e in entries}
+        for entry in extra:  # an approved edit in the database replaces the file's version
+            by_id[entry.id] = entry
+        return list(by_id.values())
+
+
+class KnowledgeView:
+    """What the conversation core needs from the knowledge base: a match and an answer's text."""
+
+    def __init__(self, matcher: Matcher):
+        self._matcher = matcher
+
+    def match(self, text: str):
+        return self._matcher.match(text)
+
+    def entry(self, faq_id: str) -> FaqEntry | None:
+        return self._matcher.entries_by_id.get(faq_id)
+
+    def answer(self, faq_id: str, language: str, channel: str) -> str:
+        entry = self._matcher.entries_by_id[faq_id]
+        # SMS gets the short form when the FAQ has one: a full Urdu answer is a dozen billed segments.
+        if channel == "sms" and entry.short:
+            return entry.short.get(language) or entry.short.get("en") or entry.answer_in(language)
+        return entry.answer_in(language)

@@ -1,0 +1,98 @@
+"""The per-process services (database, job queue, transport, knowledge base) built from Settings.
+
+The web app, an RQ worker and the scheduler each build one Runtime at start-up; jobs reach it with
+`current()`. A plain `rq worker` that never called `install` builds one from the environment on first use.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from helpdesk.channels.base import Transport
+from helpdesk.db import Database, set_job_dispatcher
+from helpdesk.knowledge import KnowledgeHolder
+from helpdesk.ratelimit import RateLimiter
+from helpdesk.settings import Settings
+from workers.queue import InProcessJobQueue, JobQueue, RedisJobQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    jobs: JobQueue
+    transport: Transport
+    knowledge: KnowledgeHolder
+    limiter: RateLimiter
+    redis: object | None = None
+
+    def enqueue(self, func_path: str, *args, job_id: str | None = None, delay: float = 0.0,
+                queue: str = "default") -> bool:
+        return self.jobs.enqueue(func_path, *args, job_id=job_id, delay=delay, queue=queue)
+
+
+def make_redis(url: str):
+    import redis
+
+    # Short timeouts: a webhook must answer Twilio within 15 s even while Redis is down.
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=3, health_check_interval=30)
+
+
+def make_transport(settings: Settings) -> Transport:
+    if not settings.uses_twilio:
+        from helpdesk.channels.outbox import OutboxTransport
+
+        return OutboxTransport()
+    from helpdesk.channels.twilio import TwilioTransport
+
+    return TwilioTransport(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        sms_from=settings.twilio_sms_from,
+        whatsapp_from=settings.twilio_whatsapp_from,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        timeout=settings.twilio_http_timeout,
+        validity_period=settings.validity_period_seconds,
+        api_base_url=settings.twilio_api_base_url,
+    )
+
+
+def build(settings: Settings) -> Runtime:
+    db = Database(settings.database_url)
+    redis_conn = make_redis(settings.redis_url) if settings.uses_redis else None
+    jobs: JobQueue = RedisJobQueue(redis_conn) if redis_conn is not None else InProcessJobQueue()
+    return Runtime(
+        settings=settings,
+        db=db,
+        jobs=jobs,
+        transport=make_transport(settings),
+        knowledge=KnowledgeHolder(settings.knowledge_base_dir, db),
+        limiter=RateLimiter(redis_conn),
+        redis=redis_conn,
+    )
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def install(runtime: Runtime) -> Runtime:
+    global _current
+    with _lock:
+        _current = runtime
+        set_job_dispatcher(lambda func, args, job_id, delay: runtime.enqueue(func, *args, job_id=job_id,
+                                                                            delay=delay))
+    return runtime
+
+
+def current() -> Runtime:
+    global _current
+    if _current is None:
+        with _lock:
+            if _current is None:
+                log.info("no runtime installed; building one from the environment")
+        install(build(Settings.from_env()))
+    return _current

@@ -1,0 +1,140 @@
+"""Configuration: the only module that reads the environment.
+
+Every default is chosen so that `helpdesk demo` runs on a fresh machine with Python alone:
+an SQLite file, jobs run in-process, and outbound messages go to the stored outbox.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+# Used only when TWILIO_AUTH_TOKEN is unset, i.e. with the outbox transport: `helpdesk chat` signs its
+# webhook posts with it so the same signature check runs in the demo as in production.
+DEV_AUTH_TOKEN = "dev-auth-token-not-for-production"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, cast=float):
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _list(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("instance")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    pseudonym_key: str = ""
+
+    # Twilio. Without an account SID the outbox transport is used.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str = DEV_AUTH_TOKEN
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    # Points the real SDK at a Twilio-compatible server (tests use a local fake; also regional proxies).
+    twilio_api_base_url: str | None = None
+    twilio_http_timeout: float = 10.0
+    # WhatsApp templates (Content API) for messages outside the 24-hour window.
+    whatsapp_answer_ready_template_sid: str | None = None
+    whatsapp_lesson_template_sid: str | None = None
+
+    # The URL Twilio calls us on, e.g. https://helpdesk.example.org. Signatures are computed over it;
+    # when unset the request's own URL is used (behind a proxy set TRUSTED_PROXY_HOPS instead).
+    public_base_url: str | None = None
+    trusted_proxy_hops: int = 0
+    max_webhook_bytes: int = 64 * 1024
+
+    # Sending.
+    sender_messages_per_second: float = 1.0
+    send_max_attempts: int = 6
+    send_backoff_seconds: float = 2.0
+    validity_period_seconds: int = 4 * 3600
+
+    # Inbound.
+    sweep_after_seconds: int = 60
+    flood_messages_per_minute: int = 20
+
+    timezone: str = "Asia/Karachi"
+    helplines: tuple[str, ...] = ("Child Protection 1121", "Police 15", "Rescue 1122")
+    knowledge_base_dir: Path | None = None
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def uses_twilio(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_url)
+
+    def with_overrides(self, **overrides) -> "Settings":
+        return replace(self, **overrides)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("HELPDESK_DATA_DIR") or "instance")
+        account_sid = env.get("TWILIO_ACCOUNT_SID") or None
+        auth_token = env.get("TWILIO_AUTH_TOKEN") or None
+        if account_sid and not auth_token:
+            raise SettingsError("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not")
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{(data_dir / 'helpdesk.sqlite3').resolve()}",
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY", ""),
+            pseudonym_key=env.get("PSEUDONYM_KEY", ""),
+            twilio_account_sid=account_sid,
+            twilio_auth_token=auth_token or DEV_AUTH_TOKEN,
+            twilio_sms_from=env.get("TWILIO_SMS_FROM") or None,
+            twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or None,
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+            twilio_http_timeout=_number(env, "TWILIO_HTTP_TIMEOUT", 10.0),
+            whatsapp_answer_ready_template_sid=env.get("WHATSAPP_ANSWER_READY_TEMPLATE_SID") or None,
+            whatsapp_lesson_template_sid=env.get("WHATSAPP_LESSON_TEMPLATE_SID") or None,
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            trusted_proxy_hops=_number(env, "TRUSTED_PROXY_HOPS", 0, int),
+            max_webhook_bytes=_number(env, "MAX_WEBHOOK_BYTES", 64 * 1024, int),
+            sender_messages_per_second=_number(env, "SENDER_MESSAGES_PER_SECOND", 1.0),
+            send_max_attempts=_number(env, "SEND_MAX_ATTEMPTS", 6, int),
+            send_backoff_seconds=_number(env, "SEND_BACKOFF_SECONDS", 2.0),
+            validity_period_seconds=_number(env, "VALIDITY_PERIOD_SECONDS", 4 * 3600, int),
+            sweep_after_seconds=_number(env, "SWEEP_AFTER_SECONDS", 60, int),
+            flood_messages_per_minute=_number(env, "FLOOD_MESSAGES_PER_MINUTE", 20, int),
+            timezone=env.get("HELPDESK_TIMEZONE") or "Asia/Karachi",
+            helplines=_list(env, "HELPLINES", cls.helplines),
+            knowledge_base_dir=Path(env["KNOWLEDGE_BASE_DIR"]) if env.get("KNOWLEDGE_BASE_DIR") else None,
+            log_level=env.get("LOG_LEVEL") or "INFO",
+        )

@@ -1,0 +1,182 @@
+"""Fit the matcher's thresholds on labelled queries and report honest held-out figures.
+
+Labelled file: JSON lines ``{"query", "expected": faq id or null, "lang", "kind"}``.
+
+Held-out figures: folds are made BY FAQ (5 folds over the FAQ ids; every query whose
+expected FAQ is in fold k, plus every 5th null query, is the test part of fold k).
+Thresholds are fitted on the other folds and applied to fold k; each query is thus
+decided once by thresholds that never saw its FAQ, and the pooled decisions are scored.
+
+Objective: maximise decision accuracy subject to answered precision >= 0.90, false-answer
+rate on null queries <= 0.10 and clarify rate <= 0.10.  A clarify counts as not correct
+for accuracy; a clarify whose options include the expected FAQ is reported as "rescued".
+"""
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .matcher import MatchResult, Matcher, Ranking, Thresholds, decide
+
+MIN_PRECISION, MAX_FALSE_ANSWER, MAX_CLARIFY = 0.90, 0.10, 0.10
+ANSWER_GRID = [round(0.20 + 0.01 * i, 2) for i in range(61)]
+MARGIN_GRID = [0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10]
+CLARIFY_GAPS = [0.0, 0.03, 0.06, 0.10]
+
+
+def load_queries(path: str | Path) -> list[dict]:
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            row = json.loads(line)
+            if "query" not in row or "expected" not in row:
+                raise ValueError(f"{path}:{n}: needs 'query' and 'expected'")
+            rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- metrics
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def metrics(rows: Sequence[dict], results: Sequence[MatchResult]) -> dict:
+    n = len(rows)
+    correct = sum((r.faq_id if r.decision == "answer" else None) == row["expected"]
+                  for row, r in zip(rows, results))
+    answered = [(row, r) for row, r in zip(rows, results) if r.decision == "answer"]
+    right = sum(r.faq_id == row["expected"] for row, r in answered)
+    answerable = sum(row["expected"] is not None for row in rows)
+    nulls = [r for row, r in zip(rows, results) if row["expected"] is None]
+    clar = [(row, r) for row, r in zip(rows, results) if r.decision == "clarify"]
+    rescued = sum(row["expected"] in {c.faq_id for c in r.candidates} for row, r in clar)
+    return {
+        "n": n, "accuracy": _ratio(correct, n), "precision": _ratio(right, len(answered)),
+        "coverage": _ratio(right, answerable),
+        "false_answer": _ratio(sum(r.decision == "answer" for r in nulls), len(nulls)),
+        "clarify": _ratio(len(clar), n), "rescued": _ratio(rescued, n),
+    }
+
+
+def breakdown(rows: Sequence[dict], results: Sequence[MatchResult], key: str) -> dict[str, float]:
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for row, r in zip(rows, results):
+        groups[str(row.get(key, "?"))].append((r.faq_id if r.decision == "answer" else None) == row["expected"])
+    return {k: sum(v) / len(v) for k, v in sorted(groups.items())}
+
+
+def feasible(m: dict) -> bool:
+    return (m["precision"] >= MIN_PRECISION and m["false_answer"] <= MAX_FALSE_ANSWER
+            and m["clarify"] <= MAX_CLARIFY)
+
+
+# --------------------------------------------------------------------------- fitting
+
+def grid() -> Iterable[Thresholds]:
+    for a in ANSWER_GRID:
+        for m in MARGIN_GRID:
+            for gap in CLARIFY_GAPS:
+                yield Thresholds(answer=a, margin=m, clarify=round(a - gap, 2))
+
+
+def evaluate(rankings: Sequence[Ranking], rows: Sequence[dict], th: Thresholds) -> dict:
+    return metrics(rows, [decide(r, th) for r in rankings])
+
+
+def fit(rankings: Sequence[Ranking], rows: Sequence[dict]) -> tuple[Thresholds, dict]:
+    """Best feasible thresholds; if none is feasible, the most precise ones (safest)."""
+    best_key, best = None, None
+    for th in grid():
+        m = evaluate(rankings, rows, th)
+        ok = feasible(m)
+        key = (ok, m["accuracy"] if ok else m["precision"] - m["false_answer"], -m["clarify"], th.answer)
+        if best_key is None or key > best_key:
+            best_key, best = key, (th, m)
+    return best
+
+
+def folds_by_faq(rows: Sequence[dict], k: int = 5, seed: int = 0) -> list[int]:
+    ids = sorted({r["expected"] for r in rows if r["expected"] is not None})
+    random.Random(seed).shuffle(ids)
+    fold_of = {faq: i % k for i, faq in enumerate(ids)}
+    out, null_n = [], 0
+    for r in rows:
+        if r["expected"] is None:
+            out.append(null_n % k)
+            null_n += 1
+        else:
+            out.append(fold_of[r["expected"]])
+    return out
+
+
+@dataclass
+class CrossValidation:
+    held_out: dict             # pooled held-out metrics
+    fold_mean: dict            # mean of per-fold metrics
+    results: list[MatchResult]  # held-out decision per query
+    fold_thresholds: list[Thresholds]
+
+
+def cross_validate(rankings: Sequence[Ranking], rows: Sequence[dict], k: int = 5, seed: int = 0) -> CrossValidation:
+    fold = folds_by_faq(rows, k, seed)
+    results: list[MatchResult | None] = [None] * len(rows)
+    per_fold, ths = [], []
+    for f in range(k):
+        train = [i for i, x in enumerate(fold) if x != f]
+        test = [i for i, x in enumerate(fold) if x == f]
+        th, _ = fit([rankings[i] for i in train], [rows[i] for i in train])
+        ths.append(th)
+        for i in test:
+            results[i] = decide(rankings[i], th)
+        per_fold.append(metrics([rows[i] for i in test], [results[i] for i in test]))
+    mean = {key: sum(m[key] for m in per_fold) / k for key in per_fold[0]}
+    return CrossValidation(metrics(rows, results), mean, results, ths)
+
+
+def tradeoff(rankings: Sequence[Ranking], rows: Sequence[dict], margin: float, gap: float) -> list[tuple[Thresholds, dict]]:
+    """Metrics along the answer threshold with margin/clarify gap fixed (in-sample)."""
+    out = []
+    for a in ANSWER_GRID[::5]:
+        th = Thresholds(answer=a, margin=margin, clarify=round(a - gap, 2))
+        out.append((th, evaluate(rankings, rows, th)))
+    return out
+
+
+def rank_all(matcher: Matcher, rows: Sequence[dict]) -> list[Ranking]:
+    return [matcher.rank(r["query"]) for r in rows]
+
+
+# --------------------------------------------------------------------------- report
+
+COLS = ("accuracy", "precision", "coverage", "false_answer", "clarify", "rescued")
+
+
+def format_row(label: str, m: dict) -> str:
+    return f"{label:<34}" + "".join(f"{m[c]:>10.3f}" for c in COLS)
+
+
+def header(label: str = "") -> str:
+    return f"{label:<34}" + "".join(f"{c:>10}" for c in COLS)
+
+
+def report(matcher: Matcher, rows: Sequence[dict], k: int = 5) -> tuple[str, Thresholds]:
+    rankings = rank_all(matcher, rows)
+    th, fitted = fit(rankings, rows)
+    cv = cross_validate(rankings, rows, k)
+    lines = [header("thresholds (answer/margin/clarify)")]
+    for t, m in tradeoff(rankings, rows, th.margin, round(th.answer - th.clarify, 2)):
+        lines.append(format_row(f"{t.answer:.2f}/{t.margin:.2f}/{t.clarify:.2f} in-sample", m))
+    lines += ["", header("summary"), format_row(f"held-out ({k} folds by FAQ, pooled)", cv.held_out),
+              format_row("held-out (mean of folds)", cv.fold_mean), format_row("in-sample (fit on all)", fitted)]
+    for key in ("lang", "kind"):
+        parts = ", ".join(f"{g} {v:.2f}" for g, v in breakdown(rows, cv.results, key).items())
+        lines.append(f"held-out accuracy by {key}: {parts}")
+    lines.append("fold thresholds: " + "; ".join(f"{t.answer:.2f}/{t.margin:.2f}/{t.clarify:.2f}" for t in cv.fold_thresholds))
+    lines.append(f"fitted thresholds: Thresholds(answer={th.answer}, margin={th.margin}, clarify={th.clarify})"
+                 + ("" if feasible(fitted) else "  [constraints not met]"))
+    return "\n".join(lines), th

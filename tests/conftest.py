@@ -1,0 +1,85 @@
+"""Shared fixtures: a real app on SQLite or PostgreSQL, the fake Twilio REST server, signed webhooks."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from support.fixtures import fake_twilio, postgres_server, redis_server, twilio_api  # noqa: F401
+from support.teachers import ACCOUNT_SID, AUTH_TOKEN, SMS_FROM, WHATSAPP_FROM, Phone
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TEST_KB = FIXTURES / "kb"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    # The app reads the environment once; tests pass settings explicitly, and the twilio SDK must not
+    # pick up a developer's real credentials or edge settings.
+    for name in ("DATABASE_URL", "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_EDGE",
+                 "TWILIO_REGION", "PUBLIC_BASE_URL", "SECRET_KEY", "KNOWLEDGE_BASE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'helpdesk.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'helpdesk.sqlite3'}"
+
+
+def twilio_settings(twilio_api) -> dict:
+    return dict(
+        twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_api_base_url=twilio_api.base_url,
+        twilio_sms_from=SMS_FROM, twilio_whatsapp_from=WHATSAPP_FROM, twilio_http_timeout=3.0,
+        public_base_url="http://localhost", send_backoff_seconds=0.05, sender_messages_per_second=1000.0,
+    )
+
+
+@pytest.fixture
+def make_app(tmp_path, twilio_api):
+    """make_app(database_url, **overrides) -> a Flask app with tables created, talking to the fake Twilio."""
+    from helpdesk import create_app
+
+    def _make(database_url: str, **overrides):
+        settings = dict(data_dir=tmp_path, database_url=database_url, knowledge_base_dir=TEST_KB,
+                        **twilio_settings(twilio_api))
+        settings.update(overrides)
+        app = create_app(settings)
+        app.extensions["helpdesk"].db.create_all()
+        return app
+
+    return _make
+
+
+@pytest.fixture
+def app(make_app, database_url):
+    return make_app(database_url)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def rt(app):
+    return app.extensions["helpdesk"]
+
+
+@pytest.fixture
+def teacher(client):
+    """An SMS teacher whose messages are signed webhook posts."""
+    return Phone(client, "+923001234567")
+
+
+@pytest.fixture
+def wa_teacher(client):
+    return Phone(client, "+923331234567", whatsapp=True)

@@ -1,0 +1,278 @@
+"""A local fake of the Twilio Messages REST API, reached by the real twilio SDK over HTTP.
+
+The production code points the SDK here with `helpdesk.channels.twilio.BaseUrlHttpClient`; the fake answers
+like Twilio (201 JSON on create, error JSON `{code, message, status, more_info}`, page-shaped lists) and can
+send signed status callbacks back to the app.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import requests
+from twilio.request_validator import RequestValidator
+
+API = "/2010-04-01/Accounts/"
+_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+            "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM7_EXT = set("^{}\\[~]|€\f")  # these cost two GSM-7 septets
+
+
+def num_segments(body: str, to: str) -> int:
+    if to.startswith("whatsapp:") or not body:
+        return 1
+    if all(c in _GSM7 or c in _GSM7_EXT for c in body):
+        units, single, multi = sum(2 if c in _GSM7_EXT else 1 for c in body), 160, 153
+    else:  # one non-GSM character makes the whole message UCS-2; astral characters take two UTF-16 units
+        units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
+    return 1 if units <= single else -(-units // multi)
+
+
+class FakeTwilio:
+    def __init__(self, auth_token: str = "test-auth-token", account_sid: str = "AC" + "0" * 32):
+        self.auth_token = auth_token
+        self.account_sid = account_sid
+        self._cond = threading.Condition()
+        self._server: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
+        self.reset()
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> "FakeTwilio":
+        fake = self
+
+        class Handler(_Handler):
+            twilio = fake
+
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.handle_error = lambda request, address: None  # e.g. a client that timed out and left
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # cuts hang_next() sleeps short
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def reset(self) -> None:
+        with self._cond:
+            self.messages: list[dict] = []
+            self.requests: list[dict] = []
+            self.callbacks: list[dict] = []  # every status callback sent: url, params, status (None on error)
+            self._failures: list[tuple[int, int, str]] = []
+            self._hangs: list[float] = []
+            self._opted_out: set[str] = set()
+            self._closed_windows: set[str] = set()
+            self.auto_callbacks = False  # True: send "sent" then "delivered" after each accepted create
+            # A callable(url, params, headers) -> HTTP status delivers callbacks without HTTP (e.g. through a
+            # Flask test client); None posts them with requests.
+            self.callback_transport = None
+
+    # --- behaviour switches -----------------------------------------------------------------------------
+    def fail_next(self, http_status=429, code=20429, message="Too Many Requests", times=1) -> None:
+        with self._cond:
+            self._failures += [(http_status, code, message)] * times
+
+    def opt_out(self, address: str) -> None:
+        """Creates whose `To` equals `address` (e.g. "whatsapp:+92300..." or "+92300...") fail with 21610."""
+        with self._cond:
+            self._opted_out.add(address)
+
+    def close_window(self, address: str) -> None:
+        """Free-form WhatsApp creates to `address` (with or without "whatsapp:") fail with 63016."""
+        with self._cond:
+            self._closed_windows.add(address.removeprefix("whatsapp:"))
+
+    def hang_next(self, seconds: float, times: int = 1) -> None:
+        """The next create(s) are processed (and recorded) as usual, but the response waits `seconds`."""
+        with self._cond:
+            self._hangs += [seconds] * times
+
+    # --- inspection ---------------------------------------------------------------------------------------
+    def wait_for_messages(self, n: int, timeout: float = 10) -> list[dict]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.messages) >= n, timeout):
+                raise AssertionError(f"expected {n} message(s) within {timeout}s, got {len(self.messages)}: "
+                                     f"{self.messages}; requests: {self.requests}")
+            return list(self.messages)
+
+    def message(self, sid: str) -> dict:
+        with self._cond:
+            for m in self.messages:
+                if m["sid"] == sid:
+                    return m
+        raise KeyError(f"no accepted message {sid}")
+
+    # --- status callbacks ---------------------------------------------------------------------------------
+    def send_status_callbacks(self, sid: str, statuses=("sent", "delivered"), error_code: int | None = None
+                              ) -> list[int | None]:
+        """POST signed callbacks to the message's StatusCallback; ErrorCode goes with failed/undelivered."""
+        msg = self.message(sid)
+        if not msg.get("StatusCallback"):
+            raise ValueError(f"message {sid} was created without a StatusCallback")
+        # Twilio signs and calls the URL without its #fragment (connection overrides are not signed).
+        url = urlunsplit(urlsplit(msg["StatusCallback"])._replace(fragment=""))
+        codes = []
+        for status in statuses:
+            params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
+                      "AccountSid": self.account_sid, "From": msg.get("From", ""), "To": msg["To"],
+                      "ApiVersion": "2010-04-01"}
+            if msg.get("MessagingServiceSid"):
+                params["MessagingServiceSid"] = msg["MessagingServiceSid"]
+            if status in ("failed", "undelivered"):
+                params["ErrorCode"] = str(error_code or 30003)
+            headers = {"X-Twilio-Signature": RequestValidator(self.auth_token).compute_signature(url, params),
+                       "User-Agent": "TwilioProxy/1.1"}
+            with self._cond:
+                msg["status"] = status
+            try:
+                if self.callback_transport is not None:
+                    code = self.callback_transport(url, params, headers)
+                else:
+                    code = requests.post(url, data=params, headers=headers, timeout=10).status_code
+            except requests.RequestException as exc:
+                code, params = None, {**params, "error": repr(exc)}
+            with self._cond:
+                self.callbacks.append({"url": url, "params": params, "status": code})
+            codes.append(code)
+        return codes
+
+    def _auto_callbacks(self, sid: str) -> None:
+        try:
+            self.send_status_callbacks(sid)
+        except Exception as exc:  # never let a background thread fail a test with an unrelated warning
+            with self._cond:
+                self.callbacks.append({"url": None, "params": {"MessageSid": sid}, "status": None,
+                                       "error": repr(exc)})
+
+    # --- request handling (called from server threads) ---------------------------------------------------
+    def _error(self, http_status: int, code: int, message: str) -> tuple[int, dict]:
+        return http_status, {"code": code, "message": message, "status": http_status,
+                             "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+
+    def _create(self, form: dict) -> tuple[int, dict]:
+        with self._cond:
+            if self._failures:
+                return self._error(*self._failures.pop(0))
+            to = form.get("To", "")
+            if not to:
+                return self._error(400, 21604, "A 'To' phone number is required.")
+            if not (form.get("From") or form.get("MessagingServiceSid")):
+                return self._error(400, 21603, "A 'From' phone number is required.")
+            if not (form.get("Body") or form.get("ContentSid") or form.get("MediaUrl")):
+                return self._error(400, 21602, "Message body is required.")
+            if form.get("ContentVariables") and not form.get("ContentSid"):
+                return self._error(400, 21654, "ContentSid Required")
+            if to in self._opted_out:
+                return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
+            if (to.startswith("whatsapp:") and to.removeprefix("whatsapp:") in self._closed_windows
+                    and not form.get("ContentSid")):
+                return self._error(400, 63016, "Failed to send freeform message because you are outside the "
+                                               "allowed window. Please use a Template.")
+            sid = "SM" + uuid.uuid4().hex
+            status = "accepted" if form.get("MessagingServiceSid") else "queued"
+            created = formatdate(usegmt=True)
+            self.messages.append({**form, "sid": sid, "status": status, "date_created": created})
+            self._cond.notify_all()
+            return 201, self._resource(self.messages[-1])
+
+    def _resource(self, msg: dict) -> dict:
+        uri = f"{API}{self.account_sid}/Messages/{msg['sid']}.json"
+        return {
+            "sid": msg["sid"], "account_sid": self.account_sid, "api_version": "2010-04-01",
+            "to": msg["To"], "from": msg.get("From"), "messaging_service_sid": msg.get("MessagingServiceSid"),
+            "body": msg.get("Body", ""), "status": msg["status"], "direction": "outbound-api",
+            "num_segments": str(num_segments(msg.get("Body", ""), msg["To"])),
+            "num_media": str(len(msg.get("MediaUrl", []))), "error_code": None, "error_message": None,
+            "price": None, "price_unit": "USD", "date_created": msg["date_created"],
+            "date_updated": msg["date_created"], "date_sent": None, "uri": uri,
+            "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
+        }
+
+    def _list(self, query: dict) -> dict:
+        with self._cond:
+            found = [self._resource(m) for m in reversed(self.messages)  # newest first, like Twilio
+                     if all(m.get(k) == query[k] for k in ("To", "From") if k in query)]
+        size = int(query.get("PageSize", 50))
+        uri = f"{API}{self.account_sid}/Messages.json"
+        # Only Twilio's page keys plus "messages": the SDK finds the records as the one non-meta key.
+        return {"messages": found[:size], "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+                "next_page_uri": None, "previous_page_uri": None, "page": 0, "page_size": size, "start": 0,
+                "end": max(len(found[:size]) - 1, 0), "uri": uri}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    twilio: FakeTwilio
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def do_GET(self):
+        self._handle()
+
+    def do_POST(self):
+        self._handle()
+
+    def _handle(self):
+        fake = self.twilio
+        url = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        multi = parse_qs(raw, keep_blank_values=True)
+        form = {k: v if k == "MediaUrl" else v[0] for k, v in multi.items()}
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        auth_ok = self._basic_auth() == (fake.account_sid, fake.auth_token)
+        record = {"method": self.command, "path": url.path, "query": query, "form": form, "auth_ok": auth_ok}
+        with fake._cond:
+            fake.requests.append(record)
+
+        prefix = f"{API}{fake.account_sid}/Messages"
+        hang = 0.0
+        if not auth_ok:
+            status, body = fake._error(401, 20003, "Authenticate")
+        elif self.command == "POST" and url.path == prefix + ".json":
+            with fake._cond:
+                hang = fake._hangs.pop(0) if fake._hangs else 0.0
+            status, body = fake._create(form)
+        elif self.command == "GET" and url.path == prefix + ".json":
+            status, body = 200, fake._list(query)
+        elif self.command == "GET" and url.path.startswith(prefix + "/") and url.path.endswith(".json"):
+            sid = url.path[len(prefix) + 1:-len(".json")]
+            try:
+                status, body = 200, fake._resource(fake.message(sid))
+            except KeyError:
+                status, body = fake._error(404, 20404, f"The requested resource {url.path} was not found")
+        else:
+            status, body = fake._error(404, 20404, f"The requested resource {url.path} was not found")
+        record["status"] = status
+
+        if hang:
+            fake._stopping.wait(hang)
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        if status == 201 and fake.auto_callbacks and body.get("sid") and form.get("StatusCallback"):
+            threading.Thread(target=fake._auto_callbacks, args=(body["sid"],), daemon=True).start()
+
+    def _basic_auth(self) -> tuple[str, str] | None:
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(value).decode().partition(":")
+        except ValueError:
+            return None
+        return (user, password) if scheme.lower() == "basic" else None

@@ -1,0 +1,75 @@
+import pytest
+
+from knowledge_base.loader import entries_from_dicts
+from knowledge_base.matcher import Matcher, Thresholds
+
+FAQS = [
+    {"id": "noisy-class", "topic": "classroom-management",
+     "questions": ["How do I manage a noisy classroom?", "Students keep talking during the lesson"],
+     "answer": {"en": "Agree a silent signal and give short timed tasks.", "ur": "خاموشی کا اشارہ طے کریں اور مختصر کام دیں۔"}},
+    {"id": "times-tables", "topic": "numeracy", "questions": ["How can students learn multiplication tables?"],
+     "answer": {"en": "Use patterns, skip counting and short daily games.",
+                "ur": "پہاڑے یاد کرانے کے لیے روزانہ کھیل اور گنتی استعمال کریں۔"}},
+    {"id": "certificate", "topic": "cpd", "questions": ["How do I download my training certificate?"],
+     "answer": "Log in to the portal and open My Courses."},
+    {"id": "science-lab", "topic": "steam", "questions": ["How can I do science experiments without a lab?"],
+     "answer": "Use household materials such as bottles, salt and water."},
+    {"id": "circuits-a", "topic": "steam", "questions": ["How do I teach electric circuits with a battery and bulb?"],
+     "answer": "Build a simple circuit with a cell, wire and bulb."},
+    {"id": "circuits-b", "topic": "steam", "questions": ["How do I teach electric circuits with a battery and bulb in class?"],
+     "answer": "Let groups build a circuit with a cell, wire and bulb."},
+]
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return Matcher(entries_from_dicts(FAQS))
+
+
+def test_answers_obvious_paraphrase(matcher):
+    r = matcher.match("my students talk all the time in class, too much noise")
+    assert r.decision == "answer" and r.faq_id == "noisy-class" and r.reason == "confident"
+    assert matcher.match("bachay class mein bohat shor karte hain").faq_id == "noisy-class"
+
+
+def test_urdu_question_meets_faq_through_urdu_answer(matcher):
+    r = matcher.match("بچوں کو پہاڑے کیسے یاد کرائیں؟")
+    assert r.candidates[0].faq_id == "times-tables" and r.decision == "answer"
+
+
+def test_unrelated_text_escalates(matcher):
+    r = matcher.match("what will the weather be in Multan tomorrow")
+    assert r.decision == "escalate" and r.faq_id is None and r.reason == "low-score"
+
+
+def test_admin_hr_escalates_even_with_shared_words(matcher):
+    r = matcher.match("training certificate ki fees kitni hai aur salary kab aaye gi")
+    assert r.decision == "escalate" and r.reason == "admin-hr"
+    assert matcher.match("میری تنخواہ کیوں کٹی").reason in {"admin-hr", "low-score"}
+
+
+def test_admin_word_allowed_when_faq_is_about_it():
+    m = Matcher(entries_from_dicts([{"id": "leave-rules", "topic": "admin",
+                                     "questions": ["How do I apply for casual leave?"], "keywords": ["casual leave"],
+                                     "answer": "Submit the form to the head teacher."}] + FAQS))
+    assert m.match("how to apply for casual leave").faq_id == "leave-rules"
+
+
+def test_greeting_only_is_empty(matcher):
+    r = matcher.match("AoA sir, jazakAllah")
+    assert r.decision == "escalate" and r.reason == "empty" and r.candidates == ()
+
+
+def test_clarifies_between_near_duplicates(matcher):
+    r = Matcher(matcher.entries, Thresholds(answer=0.5, margin=0.05, clarify=0.3)).match(
+        "teach circuits with battery and bulb")
+    assert r.decision == "clarify" and r.faq_id is None
+    assert {c.faq_id for c in r.candidates} == {"circuits-a", "circuits-b"}
+
+
+def test_typo_tolerant(matcher):
+    assert matcher.match("how 2 downlod my trainng certficate").faq_id == "certificate"
+
+
+def test_entries_by_id(matcher):
+    assert matcher.entries_by_id["science-lab"].topic == "steam"

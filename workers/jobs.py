@@ -1,0 +1,210 @@
+"""RQ jobs: plain functions that take ids, enqueued by dotted name through workers.queue.
+
+Each job starts by claiming its row with a conditional UPDATE, so a retried, swept or duplicated job
+does nothing the second time.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from helpdesk import outbound
+from helpdesk.channels.base import OutgoingMessage, SendError
+from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
+from helpdesk.db import enqueue_after_commit
+from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
+from helpdesk.privacy import mask_address
+from helpdesk.runtime import current
+
+log = logging.getLogger(__name__)
+
+# A send that waits longer than this for its rate-limit slot is re-enqueued instead of holding a worker.
+MAX_INLINE_WAIT = 2.0
+STUCK_SENDING_AFTER = timedelta(minutes=10)
+
+
+def process_inbound(inbound_id: int) -> None:
+    from helpdesk.dialogue import handle_inbound
+
+    rt = current()
+    with rt.db.session_scope() as session:
+        # Claim and work in one transaction: a worker killed mid-job rolls everything back, the row is
+        # 'received' again, and the sweeper hands it to another worker. On PostgreSQL a concurrent
+        # duplicate blocks on the row lock and then finds the row already done.
+        claimed = session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
+            .values(status="done", processed_at=utcnow())
+        ).rowcount
+        if claimed != 1:
+            return
+        message = session.get(InboundMessage, inbound_id)
+        handle_inbound(session, rt, message)
+
+
+def send_outbound(outbound_id: int, slot_reserved: bool = False) -> None:
+    rt = current()
+    with rt.db.session_scope() as session:
+        row = session.get(OutboundMessage, outbound_id)
+        if row is None or row.status not in ("pending", "retrying"):
+            return
+        teacher = session.get(Teacher, row.teacher_id) if row.teacher_id else None
+        if teacher is not None and teacher.opted_out_at is not None and row.kind not in outbound.ALLOWED_AFTER_OPT_OUT:
+            row.status = "suppressed"
+            return
+        if _waits_for_previous_part(session, row):
+            return  # the previous part enqueues this one once it is sent
+        if _must_wait_for_window(row, teacher):
+            _hold_for_window(session, rt, row, teacher)
+            return
+        if not slot_reserved:
+            wait = rt.limiter.reserve(_sender_key(rt, row.to_address), rt.settings.sender_messages_per_second)
+            if wait > MAX_INLINE_WAIT:
+                row.status, row.not_before = "retrying", utcnow() + timedelta(seconds=wait)
+                session.flush()
+                rt.enqueue("workers.jobs.send_outbound", outbound_id, True, delay=wait)
+                return
+            time.sleep(wait)
+        if not outbound.claim_for_sending(session, outbound_id):
+            return
+    # The HTTP call happens outside any transaction: the 'sending' claim is committed first.
+    _deliver(rt, outbound_id)
+
+
+def _deliver(rt, outbound_id: int) -> None:
+    with rt.db.session_scope() as session:
+        row = session.get(OutboundMessage, outbound_id)
+        message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid,
+                                  content_variables=row.content_variables,
+                                  status_callback=_status_callback_url(rt, row.id))
+        attempts = row.attempts
+    try:
+        result = rt.transport.send(message)
+    except SendError as error:
+        _record_failure(rt, outbound_id, attempts, error)
+        return
+    with rt.db.session_scope() as session:
+        row = session.get(OutboundMessage, outbound_id)
+        # A status callback may already have moved the row forward; only set what is still unset.
+        row.twilio_sid = row.twilio_sid or result.sid
+        if row.status == "sending":
+            row.status = "sent" if result.status == "sent" else "accepted"
+        row.sent_at, row.updated_at = utcnow(), utcnow()
+        for next_id in outbound.next_parts(session, outbound_id):
+            enqueue_after_commit(session, "workers.jobs.send_outbound", next_id, job_id=f"out-{next_id}")
+
+
+def _record_failure(rt, outbound_id: int, attempts: int, error: SendError) -> None:
+    with rt.db.session_scope() as session:
+        row = session.get(OutboundMessage, outbound_id)
+        row.error_code, row.error_message, row.updated_at = error.code, str(error)[:300], utcnow()
+        teacher = session.get(Teacher, row.teacher_id) if row.teacher_id else None
+        if error.code == OPTED_OUT:
+            row.status = "failed"
+            if teacher is not None and teacher.opted_out_at is None:
+                teacher.opted_out_at = utcnow()
+        elif error.code == OUTSIDE_WINDOW:
+            row.status = "retrying"  # undone by _hold_for_window below
+            if teacher is not None:
+                teacher.last_whatsapp_inbound_at = None  # our clock disagreed with WhatsApp's: trust theirs
+            _hold_for_window(session, rt, row, teacher)
+        elif error.ambiguous:
+            # It may have been sent: never blind-retry. The status callback (keyed by our id) settles it.
+            row.status = "unknown"
+        elif error.permanent or attempts >= rt.settings.send_max_attempts:
+            row.status = "failed"
+        else:
+            delay = _backoff(rt.settings.send_backoff_seconds, attempts)
+            row.status, row.not_before = "retrying", utcnow() + timedelta(seconds=delay)
+            enqueue_after_commit(session, "workers.jobs.send_outbound", outbound_id, delay=delay)
+        log.warning("send of outbound %s to %s failed (code %s, attempt %s): %s", outbound_id,
+                    mask_address(row.to_address), error.code, attempts, error)
+
+
+def _backoff(base: float, attempts: int) -> float:
+    # Exponential with +-10 % jitter so workers that hit a 429 together do not retry together.
+    return min(300.0, base * 2 ** (attempts - 1)) * random.uniform(0.9, 1.1)
+
+
+def _waits_for_previous_part(session, row: OutboundMessage) -> bool:
+    if row.follows_id is None:
+        return False
+    previous = session.get(OutboundMessage, row.follows_id)
+    return previous is not None and previous.status in ("pending", "retrying", "sending", "held")
+
+
+def _must_wait_for_window(row: OutboundMessage, teacher: Teacher | None) -> bool:
+    return (row.channel == "whatsapp" and not row.content_sid and teacher is not None
+            and not outbound.whatsapp_window_open(teacher))
+
+
+def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None) -> None:
+    """Outside WhatsApp's 24-hour window only a template may go out: hold the message for the teacher's
+    next reply and send the "your answer is ready" template once (or fall back to SMS when configured)."""
+    row.status, row.updated_at = "held", utcnow()
+    if teacher is None:
+        return
+    template_sid = rt.settings.whatsapp_answer_ready_template_sid
+    since = teacher.last_inbound_at or datetime.min
+    already_notified = session.scalar(
+        select(OutboundMessage.id).where(OutboundMessage.teacher_id == teacher.id,
+                                         OutboundMessage.kind == "template", OutboundMessage.created_at >= since)
+        .limit(1)
+    )
+    if already_notified:
+        return
+    if template_sid:
+        outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
+                               content_sid=template_sid, content_variables={"1": teacher.name or ""})
+    elif rt.settings.twilio_sms_from or not rt.settings.uses_twilio:
+        # No approved template configured: fall back to SMS so the teacher still hears from us.
+        row.status = "pending"
+        row.channel, row.to_address = "sms", teacher.phone
+        session.flush()
+        enqueue_after_commit(session, "workers.jobs.send_outbound", row.id, job_id=f"out-{row.id}-sms")
+
+
+def _sender_key(rt, to_address: str) -> str:
+    transport = rt.transport
+    sender = transport.sender_for(to_address) if hasattr(transport, "sender_for") else "outbox"
+    return f"sender:{sender}"
+
+
+def _status_callback_url(rt, outbound_id: int) -> str | None:
+    base = rt.settings.public_base_url
+    # Our id rides in the callback URL, so a callback links the Twilio SID to the row even when the
+    # worker died between Twilio's answer and our commit.
+    return f"{base}/twilio/status?oid={outbound_id}" if base else None
+
+
+def sweep_unprocessed() -> int:
+    """Re-enqueue what a lost enqueue (Redis down) or a killed worker left behind. Returns how many."""
+    rt = current()
+    older = utcnow() - timedelta(seconds=rt.settings.sweep_after_seconds)
+    count = 0
+    with rt.db.session_scope() as session:
+        inbound_ids = session.scalars(
+            select(InboundMessage.id).where(InboundMessage.status == "received", InboundMessage.received_at < older)
+            .order_by(InboundMessage.id).limit(1000)
+        ).all()
+        pending = session.scalars(
+            select(OutboundMessage.id).where(OutboundMessage.status.in_(("pending", "retrying")),
+                                             OutboundMessage.updated_at < older)
+            .order_by(OutboundMessage.id).limit(1000)
+        ).all()
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "sending", OutboundMessage.updated_at < utcnow() - STUCK_SENDING_AFTER)
+            .values(status="unknown", updated_at=utcnow())
+        )
+    for inbound_id in inbound_ids:
+        count += rt.enqueue("workers.jobs.process_inbound", inbound_id)
+    for outbound_id in pending:
+        count += rt.enqueue("workers.jobs.send_outbound", outbound_id)
+    if count:
+        log.info("sweeper re-enqueued %d jobs", count)
+    return count
