@@ -33,6 +33,30 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at revision {revision}")
 
 
+@main.group()
+def users() -> None:
+    """Console users."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", required=True, type=click.Choice(["expert", "lead", "planner", "admin"]))
+@click.option("--password", default=None, help="Default: a generated one, printed once.")
+def users_create(email: str, name: str, role: str, password: str | None) -> None:
+    """Create a console user (the first admin is made this way)."""
+    from helpdesk.db import Database
+    from helpdesk.web.admin import create_user
+
+    database = Database(Settings.from_env().database_url)
+    try:
+        with database.session_scope() as session:
+            user, password = create_user(session, email=email, name=name, role=role, password=password)
+            click.echo(f"created {user.email} ({user.role}); password: {password}")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 # --- processes ------------------------------------------------------------------------------------
 
 @main.command()

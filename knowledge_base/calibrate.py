@@ -7,6 +7,13 @@ expected FAQ is in fold k, plus every 5th null query, is the test part of fold k
 Thresholds are fitted on the other folds and applied to fold k; each query is thus
 decided once by thresholds that never saw its FAQ, and the pooled decisions are scored.
 
+Two things are fitted, both inside every fold on the training part only:
+
+1. the confidence model's logistic weights (``fit_weights``: L2-regularised logistic
+   regression by Newton steps on the POOL candidates of each query, label = "this candidate
+   is the expected FAQ"; features standardised for the fit, weights returned in raw units);
+2. the answer/margin/clarify thresholds on the resulting probabilities (grid search).
+
 Objective: maximise decision accuracy subject to answered precision >= 0.90, false-answer
 rate on null queries <= 0.10 and clarify rate <= 0.10.  A clarify counts as not correct
 for accuracy; a clarify whose options include the expected FAQ is reported as "rescued".
@@ -20,12 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .matcher import MatchResult, Matcher, Ranking, Thresholds, decide
+import numpy as np
+
+from .matcher import CONFIDENCE_WEIGHTS, FEATURES, MatchResult, Matcher, Ranking, Thresholds, decide, rescore
 
 MIN_PRECISION, MAX_FALSE_ANSWER, MAX_CLARIFY = 0.90, 0.10, 0.10
-ANSWER_GRID = [round(0.20 + 0.01 * i, 2) for i in range(61)]
-MARGIN_GRID = [0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10]
-CLARIFY_GAPS = [0.0, 0.03, 0.06, 0.10]
+ANSWER_GRID = [round(0.10 + 0.01 * i, 2) for i in range(81)]
+MARGIN_GRID = [0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.15, 0.20, 0.30]
+CLARIFY_GAPS = [0.0, 0.05, 0.10, 0.20]
+L2 = 1.0                 # ridge penalty on the standardised logistic weights (not the bias)
 
 
 def load_queries(path: str | Path) -> list[dict]:
@@ -77,6 +87,52 @@ def feasible(m: dict) -> bool:
 
 # --------------------------------------------------------------------------- fitting
 
+def fit_weights(rankings: Sequence[Ranking], rows: Sequence[dict], l2: float = L2,
+                iterations: int = 50) -> tuple[float, ...]:
+    """Logistic weights (bias first, raw feature units) for P(candidate is the expected FAQ).
+
+    Deterministic: Newton-Raphson on standardised features with an L2 penalty.  Falls back
+    to the shipped CONFIDENCE_WEIGHTS when the data hold no feature pools or only one class.
+    """
+    x, y = [], []
+    for r, row in zip(rankings, rows):
+        for p in r.pool:
+            x.append(p.features)
+            y.append(1.0 if p.faq_id == row["expected"] else 0.0)
+    if not x or len(set(y)) < 2:
+        return tuple(CONFIDENCE_WEIGHTS)
+    X, Y = np.asarray(x, float), np.asarray(y, float)
+    mu, sd = X.mean(0), X.std(0)
+    sd[sd < 1e-9] = 1.0
+    Z = np.hstack([np.ones((len(X), 1)), (X - mu) / sd])
+    w = np.zeros(Z.shape[1])
+    pen = np.full(Z.shape[1], l2)
+    pen[0] = 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(Z @ w, -30, 30)))
+        grad = Z.T @ (p - Y) + pen * w
+        hess = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(pen) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    raw = w[1:] / sd
+    bias = w[0] - float(raw @ mu)
+    return tuple(round(float(v), 4) for v in (bias, *raw))
+
+
+def rescore_all(rankings: Sequence[Ranking], weights: Sequence[float]) -> list[Ranking]:
+    return [rescore(r, weights) for r in rankings]
+
+
+def fit_all(rankings: Sequence[Ranking], rows: Sequence[dict]) -> tuple[tuple[float, ...], Thresholds, dict]:
+    """Weights, then thresholds on the re-scored rankings (for rankings without feature
+    pools, e.g. the plain baselines, only the thresholds)."""
+    weights = fit_weights(rankings, rows)
+    th, m = fit(rescore_all(rankings, weights), rows)
+    return weights, th, m
+
+
 def grid() -> Iterable[Thresholds]:
     for a in ANSWER_GRID:
         for m in MARGIN_GRID:
@@ -120,22 +176,29 @@ class CrossValidation:
     fold_mean: dict            # mean of per-fold metrics
     results: list[MatchResult]  # held-out decision per query
     fold_thresholds: list[Thresholds]
+    fold_weights: list[tuple[float, ...]] | None = None
 
 
 def cross_validate(rankings: Sequence[Ranking], rows: Sequence[dict], k: int = 5, seed: int = 0) -> CrossValidation:
     fold = folds_by_faq(rows, k, seed)
     results: list[MatchResult | None] = [None] * len(rows)
-    per_fold, ths = [], []
+    per_fold, ths, wts = [], [], []
     for f in range(k):
         train = [i for i, x in enumerate(fold) if x != f]
         test = [i for i, x in enumerate(fold) if x == f]
-        th, _ = fit([rankings[i] for i in train], [rows[i] for i in train])
+        if not test:
+            continue
+        if train:
+            weights, th, _ = fit_all([rankings[i] for i in train], [rows[i] for i in train])
+        else:
+            weights, th = tuple(CONFIDENCE_WEIGHTS), Thresholds()
         ths.append(th)
+        wts.append(weights)
         for i in test:
-            results[i] = decide(rankings[i], th)
+            results[i] = decide(rescore(rankings[i], weights), th)
         per_fold.append(metrics([rows[i] for i in test], [results[i] for i in test]))
-    mean = {key: sum(m[key] for m in per_fold) / k for key in per_fold[0]}
-    return CrossValidation(metrics(rows, results), mean, results, ths)
+    mean = {key: sum(m[key] for m in per_fold) / len(per_fold) for key in per_fold[0]}
+    return CrossValidation(metrics(rows, results), mean, results, ths, wts)
 
 
 def tradeoff(rankings: Sequence[Ranking], rows: Sequence[dict], margin: float, gap: float) -> list[tuple[Thresholds, dict]]:
@@ -165,9 +228,10 @@ def header(label: str = "") -> str:
 
 
 def report(matcher: Matcher, rows: Sequence[dict], k: int = 5) -> tuple[str, Thresholds]:
-    rankings = rank_all(matcher, rows)
-    th, fitted = fit(rankings, rows)
-    cv = cross_validate(rankings, rows, k)
+    raw = rank_all(matcher, rows)
+    weights, th, fitted = fit_all(raw, rows)
+    rankings = rescore_all(raw, weights)
+    cv = cross_validate(raw, rows, k)
     lines = [header("thresholds (answer/margin/clarify)")]
     for t, m in tradeoff(rankings, rows, th.margin, round(th.answer - th.clarify, 2)):
         lines.append(format_row(f"{t.answer:.2f}/{t.margin:.2f}/{t.clarify:.2f} in-sample", m))
@@ -177,6 +241,8 @@ def report(matcher: Matcher, rows: Sequence[dict], k: int = 5) -> tuple[str, Thr
         parts = ", ".join(f"{g} {v:.2f}" for g, v in breakdown(rows, cv.results, key).items())
         lines.append(f"held-out accuracy by {key}: {parts}")
     lines.append("fold thresholds: " + "; ".join(f"{t.answer:.2f}/{t.margin:.2f}/{t.clarify:.2f}" for t in cv.fold_thresholds))
+    lines.append(f"fitted confidence weights ({', '.join(('bias',) + FEATURES)}):")
+    lines.append(f"CONFIDENCE_WEIGHTS = {weights!r}")
     lines.append(f"fitted thresholds: Thresholds(answer={th.answer}, margin={th.margin}, clarify={th.clarify})"
                  + ("" if feasible(fitted) else "  [constraints not met]"))
     return "\n".join(lines), th

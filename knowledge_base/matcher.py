@@ -1,25 +1,41 @@
 """Match a teacher's message to an FAQ, or decide to ask back / hand off to a person.
 
-Scoring (all pure Python + numpy + rapidfuzz, indexes built once in ``Matcher.__init__``):
+Two stages (pure Python + numpy + rapidfuzz; indexes built once in ``Matcher.__init__``):
 
-* ``lex``   - IDF-weighted share of the query's words found in the FAQ (questions/keywords
-  count fully, the answer text in any language counts ANSWER_CREDIT, because answers hold
-  many incidental words).  Words match exactly, or by ``fuzz.ratio`` >= FUZZY_CUTOFF against
-  the KB vocabulary (typos), so it is a typo-tolerant weighted word overlap.
-* ``qcov``  - IDF-weighted share of the FAQ's best question that the query covers (stops a
-  long message from matching an FAQ through one shared common word).
-* ``char``  - TF-IDF cosine over character 3-5-grams of the normalised questions (catches
-  morphology and spellings the word level misses).
-* ``fuzzy`` - ``fuzz.token_set_ratio`` against the normalised questions, top candidates only.
+1. **Ranking score** per FAQ (unchanged idea, cheap): a weighted sum of
 
-An inverted index over words and character n-grams scores every FAQ with numpy in one
-pass; the expensive per-question scorers run only on the TOP_K best.
+   * ``lex``   - IDF-weighted share of the query's words found in the FAQ (questions/keywords
+     count fully, answer text in any language counts ANSWER_CREDIT).  Words match exactly or
+     by ``fuzz.ratio`` >= FUZZY_CUTOFF against the KB vocabulary (typos).
+   * ``qcov``  - IDF-weighted share of the FAQ's best question that the query covers.
+   * ``char``  - TF-IDF cosine over character 3-5-grams of the normalised questions.
+   * ``fuzzy`` - ``fuzz.token_set_ratio`` against the normalised questions (top candidates).
+
+   An inverted index (CSR arrays) scores every FAQ with numpy in one pass; the expensive
+   per-question scorers run only on the TOP_K best, plus the best FAQs of each sentence.
+
+2. **Confidence** for the POOL best candidates: a small logistic model over length-robust
+   features (``FEATURES``), so a long message is judged by what it asks, not diluted by its
+   greetings and context:
+
+   * ``kcov`` counts only the query words the knowledge base knows (a word no FAQ uses says
+     nothing about which FAQ is meant), IDF-weighted: share of that known evidence the FAQ
+     holds;
+   * ``clause``: the message is split into sentences and each is scored on its own
+     (``(kcov + qcov) / 2``); the best sentence counts - the question is usually one sentence;
+   * margins against the best *other* candidate (for score and clause), because "clearly
+     better than the runner-up" separates right from wrong far better than the raw level.
+
+   The candidate probabilities order the candidates and drive answer / clarify / escalate.
+   ``CONFIDENCE_WEIGHTS`` are fitted by ``knowledge_base.calibrate`` (see there).
 """
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+import re
+from array import array
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 import numpy as np
@@ -31,21 +47,33 @@ from .normalize import analyze, load_lexicon
 ANSWER_CREDIT = 0.6      # a word found only in the answer text is weaker evidence
 FUZZY_CUTOFF = 82        # fuzz.ratio for two words to count as the same word (typos)
 TOP_K = 25               # candidates that get the expensive scorers
+CLAUSE_TOP = 3           # best FAQs of each sentence added to those candidates
+POOL = 5                 # candidates that get confidence features
 NGRAMS = (3, 4, 5)
 WEIGHTS = {"lex": 0.45, "qcov": 0.2, "char": 0.2, "fuzzy": 0.15}
 CLARIFY_MAX = 3
 UNKNOWN_WEIGHT = 0.5
+MAX_CLAUSES = 8          # sentences scored separately (a longer message keeps its last ones)
+
+FEATURES = ("score", "margin", "kcov", "qcov", "clause", "clause_margin", "known")
+# Logistic weights (bias first, then one per FEATURES entry, raw feature units) for
+# P(candidate is the FAQ that answers the message).  Fitted by `helpdesk calibrate`
+# (knowledge_base.calibrate.fit_weights: L2-regularised logistic regression, Newton steps,
+# on the POOL candidates of all 398 faq-dev queries, label = candidate is the expected FAQ).
+# Held-out figures re-fit these inside every cross-validation fold (training FAQs only).
+CONFIDENCE_WEIGHTS: tuple[float, ...] = (-6.0, 6.0, 8.0, 1.0, 1.0, 2.0, 4.0, 0.0)
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    # Fitted by `helpdesk calibrate` on faq-dev (398 labelled queries, 43 FAQs): grid search
-    # maximising decision accuracy s.t. answered precision >= 0.90, false answers on null
-    # queries <= 0.10, clarify rate <= 0.10; values below are the fit on all queries, and the
-    # 5-fold-by-FAQ held-out figures are in the report / bench output.
-    answer: float = 0.51
+    # Thresholds on the confidence (a probability).  Fitted by `helpdesk calibrate` on faq-dev
+    # (398 labelled queries, 43 FAQs): grid search maximising decision accuracy s.t. answered
+    # precision >= 0.90, false answers on null queries <= 0.10, clarify rate <= 0.10; values
+    # below are the fit on all queries, and the 5-fold-by-FAQ held-out figures are in the
+    # report / bench output.
+    answer: float = 0.5
     margin: float = 0.0
-    clarify: float = 0.51
+    clarify: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -64,10 +92,46 @@ class MatchResult:
     reason: str
 
 
-@dataclass
-class _Posting:
-    idx: np.ndarray   # int32 FAQ indices
-    val: np.ndarray   # float32 credit / weight
+@dataclass(frozen=True)
+class PoolEntry:
+    """A candidate's confidence features, kept so calibration can re-fit the weights."""
+    faq_id: str
+    features: tuple[float, ...]
+    admin_blocked: bool
+
+
+class _Index:
+    """Inverted index in CSR form: key -> (FAQ indices, values), built without dict-of-dicts."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, int] = {}
+        self._k, self._d, self._v = array("i"), array("i"), array("f")
+
+    def add(self, key: str, doc: int, val: float) -> None:
+        self._k.append(self.keys.setdefault(key, len(self.keys)))
+        self._d.append(doc)
+        self._v.append(val)
+
+    def freeze(self) -> None:
+        k = np.frombuffer(self._k, np.int32) if len(self._k) else np.zeros(0, np.int32)
+        order = np.argsort(k, kind="stable")
+        self.idx = (np.frombuffer(self._d, np.int32)[order] if len(self._d) else np.zeros(0, np.int32)).copy()
+        self.val = (np.frombuffer(self._v, np.float32)[order] if len(self._v) else np.zeros(0, np.float32)).copy()
+        counts = np.bincount(k, minlength=len(self.keys)) if len(k) else np.zeros(len(self.keys), np.int64)
+        self.ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        del self._k, self._d, self._v, order
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.keys
+
+    def get(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        j = self.keys[key]
+        a, b = self.ptr[j], self.ptr[j + 1]
+        return self.idx[a:b], self.val[a:b]
+
+    def df(self, key: str) -> int:
+        j = self.keys[key]
+        return int(self.ptr[j + 1] - self.ptr[j])
 
 
 def _char_ngrams(text: str) -> Counter:
@@ -75,16 +139,31 @@ def _char_ngrams(text: str) -> Counter:
     return Counter(padded[i:i + n] for n in NGRAMS for i in range(len(padded) - n + 1))
 
 
-def _postings(table: dict[str, dict[int, float]]) -> dict[str, _Posting]:
-    return {k: _Posting(np.fromiter(d.keys(), np.int32, len(d)), np.fromiter(d.values(), np.float32, len(d)))
-            for k, d in table.items()}
+_SENTENCE = re.compile(r"[.!?;\n\u061f\u06d4\u061b]+")
+
+
+def split_clauses(text: str) -> list[str]:
+    """Sentences of a message (sentence punctuation in both scripts; not decimal points)."""
+    text = re.sub(r"(\d)\.(\d)", r"\1\2", text or "")
+    parts = [p.strip() for p in _SENTENCE.split(text) if p.strip()]
+    return parts[-MAX_CLAUSES:]
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
+
+
+def confidence(features: Sequence[float], weights: Sequence[float]) -> float:
+    return _sigmoid(weights[0] + sum(w * f for w, f in zip(weights[1:], features)))
 
 
 class Matcher:
-    def __init__(self, entries: Sequence[FaqEntry], thresholds: Thresholds | None = None):
+    def __init__(self, entries: Sequence[FaqEntry], thresholds: Thresholds | None = None,
+                 weights: Sequence[float] | None = None):
         self.entries = list(entries)
         self.entries_by_id = {e.id: e for e in self.entries}
         self.thresholds = thresholds or Thresholds()
+        self.weights = tuple(weights or CONFIDENCE_WEIGHTS)
         self._admin = load_lexicon().admin_hr
         self._build_words()
         self._build_chars()
@@ -100,38 +179,45 @@ class Matcher:
 
     def _build_words(self) -> None:
         n = len(self.entries)
-        table: dict[str, dict[int, float]] = defaultdict(dict)
+        index = _Index()
         self._questions: list[list[tuple[str, ...]]] = []
         self._qsets: list[frozenset[str]] = []
         for i, e in enumerate(self.entries):
             questions, qset, aset = self._fields(e)
             self._questions.append(questions)
             self._qsets.append(frozenset(qset))
-            for t in aset - qset:
-                table[t][i] = ANSWER_CREDIT
-            for t in qset:
-                table[t][i] = 1.0
-        self._words = _postings(table)
+            for t in sorted(aset - qset):
+                index.add(t, i, ANSWER_CREDIT)
+            for t in sorted(qset):
+                index.add(t, i, 1.0)
+        index.freeze()
+        self._words = index
         # Smoothed IDF over FAQ documents: rare words decide, words in every FAQ barely count.
-        self._idf = {t: math.log(1 + n / len(p.idx)) for t, p in self._words.items()}
-        # A word the KB never uses weighs like a fairly rare word: enough that off-topic
-        # messages score low, not so much that a long message's context words drown it.
+        self._idf = {t: math.log(1 + n / index.df(t)) for t in index.keys}
+        # A word the KB never uses weighs like a fairly rare word in the ranking score (so
+        # off-topic messages rank low); the confidence features ignore such words instead.
         self._unknown_idf = math.log(1 + n) * UNKNOWN_WEIGHT
-        self._vocab = [t for t in self._words if len(t) >= 4]
+        self._vocab = [t for t in index.keys if len(t) >= 4]
         self._norm_questions = [[" ".join(q) for q in qs] for qs in self._questions]
 
     def _build_chars(self) -> None:
         n = len(self.entries)
-        docs = [_char_ngrams(" | ".join(qs)) for qs in self._norm_questions]
-        df = Counter(g for d in docs for g in d)
+        # Two passes over the questions instead of holding every document's n-gram Counter:
+        # the peak memory stays near the size of the finished index.
+        df: Counter = Counter()
+        for qs in self._norm_questions:
+            df.update(_char_ngrams(" | ".join(qs)).keys())
         self._char_idf = {g: math.log(1 + n / c) for g, c in df.items()}
-        table: dict[str, dict[int, float]] = defaultdict(dict)
-        for i, d in enumerate(docs):
+        del df
+        index = _Index()
+        for i, qs in enumerate(self._norm_questions):
+            d = _char_ngrams(" | ".join(qs))
             vec = {g: (1 + math.log(c)) * self._char_idf[g] for g, c in d.items()}
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for g, v in vec.items():
-                table[g][i] = v / norm
-        self._chars = _postings(table)
+                index.add(g, i, v / norm)
+        index.freeze()
+        self._chars = index
 
     # ------------------------------------------------------------------ scoring
 
@@ -144,20 +230,50 @@ class Matcher:
                 out.append((term, sim / 100.0))
         return out
 
-    def _lex_scores(self, tokens: list[str]) -> tuple[np.ndarray, dict[str, float]]:
+    def _token_credits(self, tokens: list[str]) -> dict[str, tuple[float, np.ndarray | None, list]]:
+        """Per query word: IDF weight, credit per FAQ (None for unknown words), expansions."""
         n = len(self.entries)
-        total, weight_sum, reached = np.zeros(n, np.float32), 0.0, {}
+        out = {}
         for tok in tokens:
             exp = self._expand(tok)
-            w = max((self._idf[t] for t, _ in exp), default=self._unknown_idf)
-            weight_sum += w
+            if not exp:
+                out[tok] = (self._unknown_idf, None, exp)
+                continue
+            w = max(self._idf[t] for t, _ in exp)
             cred = np.zeros(n, np.float32)
             for term, sim in exp:
+                idx, val = self._words.get(term)
+                if len(exp) == 1 and sim == 1.0:
+                    cred[idx] = val
+                else:
+                    cred[idx] = np.maximum(cred[idx], val * sim)
+            out[tok] = (w, cred, exp)
+        return out
+
+    @staticmethod
+    def _lex(tokens: Sequence[str], credits: dict, n: int) -> tuple[np.ndarray, float, float]:
+        """Weighted credit sum per FAQ, total weight of all words, total weight of known words."""
+        total, w_all, w_known = np.zeros(n, np.float32), 0.0, 0.0
+        for tok in tokens:
+            w, cred, _ = credits[tok]
+            w_all += w
+            if cred is not None:
+                w_known += w
+                total += w * cred
+        return total, w_all, w_known
+
+    @staticmethod
+    def _reached(tokens: Sequence[str], credits: dict) -> dict[str, float]:
+        reached: dict[str, float] = {}
+        for tok in tokens:
+            for term, sim in credits[tok][2]:
                 reached[term] = max(reached.get(term, 0.0), sim)
-                p = self._words[term]
-                cred[p.idx] = np.maximum(cred[p.idx], p.val * sim)
-            total += w * cred
-        return total / max(weight_sum, 1e-9), reached
+        return reached
+
+    def _lex_scores(self, tokens: list[str]) -> tuple[np.ndarray, dict[str, float]]:
+        credits = self._token_credits(tokens)
+        total, w_all, _ = self._lex(tokens, credits, len(self.entries))
+        return total / max(w_all, 1e-9), self._reached(tokens, credits)
 
     def _char_scores(self, tokens: list[str]) -> np.ndarray:
         grams = _char_ngrams(" ".join(tokens))
@@ -167,8 +283,8 @@ class Matcher:
                              for g, c in grams.items())) or 1.0
         out = np.zeros(len(self.entries), np.float32)
         for g, v in vec.items():
-            p = self._chars[g]
-            out[p.idx] += p.val * (v / norm)
+            idx, val = self._chars.get(g)
+            out[idx] += val * (v / norm)
         return out
 
     def _qcov(self, i: int, reached: dict[str, float]) -> float:
@@ -179,22 +295,69 @@ class Matcher:
                 best = max(best, sum(w * reached.get(t, 0.0) for w, t in zip(ws, q)) / sum(ws))
         return best
 
-    def scores(self, tokens: list[str]) -> list[tuple[int, float]]:
-        """(entry index, combined score) for the TOP_K candidates, best first."""
-        if not self.entries or not tokens:
-            return []
-        lex, reached = self._lex_scores(tokens)
-        char = self._char_scores(tokens)
-        pre = WEIGHTS["lex"] * lex + WEIGHTS["char"] * char
-        k = min(TOP_K, len(pre))
-        top = np.argpartition(-pre, k - 1)[:k]
+    def _combined(self, tokens: list[str], credits: dict, extra: Sequence[int] = ()) -> tuple[list[tuple[int, float]], dict]:
+        """Ranking score for the TOP_K FAQs (plus ``extra`` indices), best first."""
+        n = len(self.entries)
+        total, w_all, w_known = self._lex(tokens, credits, n)
+        lex = total / max(w_all, 1e-9)
+        reached = self._reached(tokens, credits)
+        pre = WEIGHTS["lex"] * lex + WEIGHTS["char"] * self._char_scores(tokens)
+        k = min(TOP_K, n)
+        top = set(np.argpartition(-pre, k - 1)[:k].tolist()) | set(extra)
         query = " ".join(tokens)
         out = []
         for i in top:
-            fz = max(fuzz.token_set_ratio(query, q) for q in self._norm_questions[i]) / 100.0
-            s = pre[i] + WEIGHTS["qcov"] * self._qcov(int(i), reached) + WEIGHTS["fuzzy"] * fz
-            out.append((int(i), float(s)))
-        out.sort(key=lambda x: -x[1])
+            fz = max((fuzz.token_set_ratio(query, q) for q in self._norm_questions[i]), default=0) / 100.0
+            out.append((i, float(pre[i] + WEIGHTS["qcov"] * self._qcov(i, reached) + WEIGHTS["fuzzy"] * fz)))
+        out.sort(key=lambda x: (-x[1], x[0]))
+        kcov = total / max(w_known, 1e-9)
+        return out, {"kcov": kcov, "reached": reached, "known": w_known}
+
+    def scores(self, tokens: list[str]) -> list[tuple[int, float]]:
+        """(entry index, ranking score) for the TOP_K candidates, best first."""
+        if not self.entries or not tokens:
+            return []
+        return self._combined(tokens, self._token_credits(tokens))[0]
+
+    # ------------------------------------------------------------------ confidence
+
+    def _pool(self, text: str, tokens: list[str]) -> list[PoolEntry]:
+        n = len(self.entries)
+        credits = self._token_credits(tokens)
+        clauses = []
+        for part in split_clauses(text):
+            ct = [t for t in dict.fromkeys(analyze(part)) if t in credits]
+            if ct:
+                clauses.append(ct)
+        if len(clauses) < 2:
+            clauses = [tokens]
+        # Each sentence nominates its own best FAQs, so a question buried in a long message
+        # still reaches the expensive scorers.
+        clause_stats, extra = [], set()
+        for ct in clauses:
+            total, _, w_known = self._lex(ct, credits, n)
+            kc = total / max(w_known, 1e-9)
+            clause_stats.append((kc, self._reached(ct, credits)))
+            if len(clauses) > 1 and w_known > 0:
+                m = min(CLAUSE_TOP, n)
+                extra.update(np.argpartition(-kc, m - 1)[:m].tolist())
+        ranked, info = self._combined(tokens, credits, sorted(extra))
+        pool = ranked[:POOL]
+        if not pool:
+            return []
+        clause = {i: max((float(kc[i]) + self._qcov(i, reached)) / 2 for kc, reached in clause_stats)
+                  for i, _ in pool}
+        known = math.log1p(sum(1 for t in tokens if credits[t][1] is not None))
+        admin = set(tokens) & self._admin
+        out = []
+        for i, s in pool:
+            others = [(s2, clause[j]) for j, s2 in pool if j != i]
+            best_other = max((o[0] for o in others), default=0.0)
+            best_other_clause = max((o[1] for o in others), default=0.0)
+            f = (s, s - best_other, float(info["kcov"][i]), self._qcov(i, info["reached"]),
+                 clause[i], clause[i] - best_other_clause, known)
+            out.append(PoolEntry(self.entries[i].id, tuple(round(x, 5) for x in f),
+                                 bool(admin) and not admin <= self._qsets[i]))
         return out
 
     # ------------------------------------------------------------------ decision
@@ -202,12 +365,8 @@ class Matcher:
     def rank(self, text: str) -> "Ranking":
         """Everything the decision needs, so calibration can sweep thresholds cheaply."""
         tokens = list(dict.fromkeys(analyze(text)))
-        ranked = self.scores(tokens) if tokens else []
-        cands = tuple(Candidate(self.entries[i].id, round(s, 4)) for i, s in ranked[:CLARIFY_MAX])
-        admin = set(tokens) & self._admin
-        # Pay/posting/leave questions go to a person unless the FAQ itself is about that word.
-        blocked = bool(admin) and bool(ranked) and not admin <= self._qsets[ranked[0][0]]
-        return Ranking(text, bool(tokens), cands, blocked)
+        pool = tuple(self._pool(text, tokens)) if tokens and self.entries else ()
+        return rescore(Ranking(text, bool(tokens), (), False, pool), self.weights)
 
     def match(self, text: str) -> MatchResult:
         return decide(self.rank(text), self.thresholds)
@@ -219,6 +378,18 @@ class Ranking:
     has_content: bool
     candidates: tuple[Candidate, ...]   # best first, at most CLARIFY_MAX
     admin_hr: bool
+    pool: tuple[PoolEntry, ...] = ()    # confidence features (empty for plain scorers)
+
+
+def rescore(r: Ranking, weights: Sequence[float]) -> Ranking:
+    """Candidates ordered and scored by the confidence model with ``weights``."""
+    if not r.pool:
+        return r
+    scored = sorted(((confidence(p.features, weights), k, p) for k, p in enumerate(r.pool)),
+                    key=lambda x: (-x[0], x[1]))
+    cands = tuple(Candidate(p.faq_id, round(c, 4)) for c, _, p in scored[:CLARIFY_MAX])
+    # Pay/posting/leave questions go to a person unless the FAQ itself is about that word.
+    return replace(r, candidates=cands, admin_hr=scored[0][2].admin_blocked)
 
 
 def decide(r: Ranking, th: Thresholds) -> MatchResult:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from support.browser import LiveServer, browser, page  # noqa: F401
 from support.fixtures import fake_twilio, postgres_server, redis_server, twilio_api  # noqa: F401
 from support.teachers import ACCOUNT_SID, AUTH_TOKEN, SMS_FROM, WHATSAPP_FROM, Phone
 
@@ -83,3 +84,35 @@ def teacher(client):
 @pytest.fixture
 def wa_teacher(client):
     return Phone(client, "+923331234567", whatsapp=True)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real loopback port, for the browser."""
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_user(rt):
+    """make_user(role, email=None) -> (email, password) of a new console user."""
+    from helpdesk.web.admin import create_user
+
+    def _make(role: str, email: str | None = None, name: str | None = None):
+        email = email or f"{role}-{uuid.uuid4().hex[:6]}@example.org"
+        with rt.db.session_scope() as session:
+            _, password = create_user(session, email=email, name=name or role.title(), role=role,
+                                      password="correct horse battery")
+        return email, password
+
+    return _make
+
+
+def login(client, email: str, password: str):
+    """Log a Flask test client in through the real form (with its CSRF token)."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})

@@ -61,6 +61,7 @@ class SchedulerLease:
 # Recurring work: (job id, seconds between runs, job to enqueue). The jobs are plain functions in workers.jobs.
 RECURRING = [
     ("sweep-unprocessed", 30, "workers.jobs.sweep_unprocessed"),
+    ("ticket-targets", 60, "workers.ticket_jobs.check_ticket_targets"),
 ]
 
 

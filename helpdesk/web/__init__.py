@@ -4,7 +4,20 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from helpdesk.web import health, webhooks
+    from helpdesk.web import auth, health, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
+    auth.init_app(app)
+    # Each console area adds itself: (endpoint, label, roles) for the menu, (endpoint, roles) for home.
+    app.config.setdefault("NAV_LINKS", [])
+    app.config.setdefault("HOME_PAGES", [])
+    for register in _console_areas():
+        register(app)
+
+
+def _console_areas():
+    """Console areas register their blueprint and menu entries. Listed here so there is one place to look."""
+    from helpdesk.web import admin
+
+    return [admin.register]

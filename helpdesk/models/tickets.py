@@ -1,0 +1,4 @@
+"""Models for tickets (see the issue that builds them)."""
+from __future__ import annotations
+
+__all__: list[str] = []
