@@ -75,6 +75,7 @@ def demo(host: str, port: int) -> None:
     app = create_app()
     rt = app.extensions["helpdesk"]
     faqs = len(rt.knowledge.entries())
+    _seed_demo_analytics(rt)
     start_background_scheduler(rt)
     server = make_server(host, port, app, threaded=True)
     click.echo(f"Teacher Helpdesk on http://{host}:{port}  ({faqs} FAQs loaded, database {_safe_url(settings)})")
@@ -175,11 +176,29 @@ def _safe_url(settings: Settings) -> str:
     return url.split("@")[-1] if "@" in url else url
 
 
+def _seed_demo_analytics(rt) -> None:
+    # An empty database gets synthetic (clearly fake) interactions so the planner dashboard and
+    # `helpdesk report needs` have something to show in the demo; real data is never mixed in.
+    from analytics.demo import seed_if_empty
+
+    try:
+        added = seed_if_empty(rt.db)
+    except LookupError as exc:
+        click.echo(f"No synthetic planner data: {exc}", err=True)
+        return
+    if added:
+        click.echo(f"Added {added} synthetic interactions for the planner reports (helpdesk report needs).")
+
+
 def _register_optional_commands() -> None:
+    from analytics.commands import report_command
     from knowledge_base.commands import calibrate_command, match_command
 
     main.add_command(match_command)
     main.add_command(calibrate_command)
+    main.add_command(report_command)
+    from helpdesk.cpd_commands import cpd as cpd_group; main.add_command(cpd_group)  # noqa: E702
+    from helpdesk.expert_commands import experts_command; main.add_command(experts_command)  # noqa: E702
 
 
 _register_optional_commands()

@@ -1,83 +1,777 @@
 """The pure core of a teacher's turn: given what they wrote and where the conversation stands, decide
-what to say and do. No Flask, database or Twilio here: the edge (helpdesk.dialogue) applies the decision.
+what to say and what should happen. No Flask, database, Twilio or rq here: helpdesk.dialogue gathers the
+facts into a Turn, calls decide() and applies the Decision (replies, state, effects).
+
+Order of a turn (first rule that applies wins):
+  Twilio opt-out field -> STOP / START -> opted out: silence -> flooded: defer -> first-contact welcome ->
+  safeguarding (urgent ticket) -> keywords -> conversation state (delete confirmation, LANG menu, clarify
+  choice, onboarding step, FAQ rating, waiting for an EXPERT question) -> rating an expert's answer ->
+  media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
+
+Reply language: `en`, `ur` (Urdu script) or `roman-ur`. Roman Urdu writers get the bot's own texts in Roman
+Urdu (they chose Latin script, old phones may not render Urdu, and GSM-7 SMS costs a third of an Urdu-script
+one). FAQ answers exist in English and Urdu only: a Roman Urdu writer reads the Urdu answer on WhatsApp
+(every smartphone renders it, and it is the teacher's language) and the English short form on SMS. LANG
+fixes any of the three for good.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "band", "بند"}
-START_WORDS = {"start", "unstop", "shuru", "شروع"}
-HELP_WORDS = {"help", "menu", "madad", "مدد"}
+from helpdesk import content
+from knowledge_base.normalize import analyze, detect_language
 
-TEXTS = {
-    "en": {
-        "help": "Teacher Helpdesk: send your teaching question any time, in English or Urdu. "
-                "EXPERT talks to a person, LANG changes language, STOP ends messages.",
-        "stopped": "You will get no more messages from the Teacher Helpdesk. Send START to come back.",
-        "started": "Welcome back to the Teacher Helpdesk. Send your question any time.",
-        "media": "Thank you! I can read text only. Please type your question in a few words.",
-        "escalated": "Thank you. I have passed your question to a subject expert, who will reply here soon.",
-        "feedback": "Reply 1 if this helped, 2 to ask an expert.",
-        "clarify": "Did you mean:",
-        "none_of_these": "none of these",
-    },
-    "ur": {
-        "help": "ٹیچر ہیلپ ڈیسک: اپنا تدریسی سوال کسی بھی وقت اردو یا انگریزی میں بھیجیں۔ "
-                "ماہر سے بات کے لیے EXPERT، زبان بدلنے کے لیے LANG، پیغامات بند کرنے کے لیے STOP لکھیں۔",
-        "stopped": "آپ کو ٹیچر ہیلپ ڈیسک سے مزید پیغامات نہیں آئیں گے۔ واپس آنے کے لیے START بھیجیں۔",
-        "started": "ٹیچر ہیلپ ڈیسک میں دوبارہ خوش آمدید۔ اپنا سوال کسی بھی وقت بھیجیں۔",
-        "media": "شکریہ! میں صرف تحریر پڑھ سکتا ہوں۔ براہ کرم اپنا سوال چند الفاظ میں لکھ دیں۔",
-        "escalated": "شکریہ۔ آپ کا سوال ایک ماہر استاد کو بھیج دیا گیا ہے، وہ جلد یہاں جواب دیں گے۔",
-        "feedback": "اگر یہ مددگار تھا تو 1 لکھیں، ماہر سے پوچھنے کے لیے 2 لکھیں۔",
-        "clarify": "کیا آپ کا مطلب تھا:",
-        "none_of_these": "ان میں سے کوئی نہیں",
-    },
+ONBOARDING_STEPS = ("name", "role", "school_level", "subjects", "district", "school_type")
+CHOICE_STEPS = {"role", "school_level", "subjects", "school_type"}
+
+# How long the bot waits for the answer to what it asked, in minutes. A "2" two days after an FAQ answer
+# is not a rating any more; an onboarding left for a day starts again only when the teacher asks (PROFILE).
+STATE_TTL_MINUTES = {
+    "awaiting_rating": 24 * 60,
+    "awaiting_clarify": 24 * 60,
+    "onboarding": 24 * 60,
+    "awaiting_lang": 60,
+    "awaiting_expert_question": 60,
+    "awaiting_delete_confirm": 15,
 }
+NAME_MAX_WORDS = 4
+NAME_PREFIXES = ("my name is ", "i am ", "im ", "this is ", "mera naam ", "mera nam ", "name ", "naam ",
+                 "میرا نام ")
+QUESTION_WORDS = 5  # a reply this long to a menu is a question, not a menu choice
+
+
+# --------------------------------------------------------------------------- input
+
+@dataclass(frozen=True)
+class Profile:
+    name: str | None = None
+    role: str | None = None
+    school_level: str | None = None
+    subjects: str | None = None
+    district: str | None = None
+    school_type: str | None = None
+    onboarded: bool = False
 
 
 @dataclass(frozen=True)
 class Turn:
     text: str
-    num_media: int = 0
+    language: str = "en"              # the teacher's current reply language: en | ur | roman-ur
+    language_chosen: bool = False     # set by LANG: stop guessing from each message
     channel: str = "sms"
-    language: str = "en"
+    num_media: int = 0
+    media_types: tuple[str, ...] = ()
+    has_location: bool = False
+    message_type: str | None = None   # Twilio's MessageType (e.g. "sticker") when present
+    opt_out_type: str | None = None   # Twilio Advanced Opt-Out: STOP | START | HELP (Twilio already replied)
+    first_contact: bool = False
     opted_out: bool = False
-
-
-@dataclass
-class Decision:
-    replies: list[str] = field(default_factory=list)
-    kind: str = "answer"
-    opt_out: bool = False
-    opt_in: bool = False
-    escalate: bool = False
-    match: object | None = None
-
-
-def text(language: str, key: str) -> str:
-    return TEXTS.get(language, TEXTS["en"]).get(key) or TEXTS["en"][key]
+    state: str | None = None          # unexpired state only (the edge drops expired state)
+    state_data: dict = field(default_factory=dict)
+    profile: Profile = Profile()
+    has_active_ticket: bool = False
+    awaiting_expert_rating: bool = False
+    awaiting_reflection: bool = False
+    flooded: bool = False
+    flood_notice_due: bool = False
+    recent_question: str | None = None  # what EXPERT escalates when no state says otherwise
+    helplines: tuple[str, ...] = ()
 
 
 class Knowledge(Protocol):
     def match(self, text: str): ...
     def answer(self, faq_id: str, language: str, channel: str) -> str: ...
+    def entry(self, faq_id: str): ...
 
+
+# --------------------------------------------------------------------------- output
+
+@dataclass(frozen=True)
+class Reply:
+    key: str
+    text: str
+    kind: str = "notice"   # outbound kind: answer | notice | optout-confirm
+
+
+@dataclass(frozen=True)
+class StateChange:
+    name: str | None                  # None clears the state
+    data: dict = field(default_factory=dict)
+    ttl_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class OptOut:
+    pass
+
+
+@dataclass(frozen=True)
+class OptIn:
+    pass
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    language: str
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class SaveProfile:
+    values: dict
+
+
+@dataclass(frozen=True)
+class MarkOnboarded:
+    pass
+
+
+@dataclass(frozen=True)
+class RecordQuestion:
+    """One analytics row per teacher question; its id goes into the new state's data as interaction_id."""
+    route: str                          # answered | clarified | escalated | urgent
+    language: str
+    faq_id: str | None = None
+    match: object | None = None
+
+
+@dataclass(frozen=True)
+class UpdateQuestion:
+    """A later turn settled an earlier question: a clarify choice answered it, or it went to an expert."""
+    interaction_id: int | None
+    route: str
+    faq_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RateQuestion:
+    interaction_id: int | None
+    rating: int
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    question: str
+    reason: str
+    urgent: bool = False
+    match: object | None = None
+    interaction_id: int | None = None   # None: the question recorded in this turn, if any
+
+
+@dataclass(frozen=True)
+class AddFollowup:
+    pass
+
+
+@dataclass(frozen=True)
+class RateExpertAnswer:
+    rating: int
+
+
+@dataclass(frozen=True)
+class Cpd:
+    action: str   # on | off | progress | done
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class DeleteData:
+    pass
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Flooded: keep the message and answer it with the others in one batch a minute later."""
+
+
+@dataclass
+class Decision:
+    replies: list[Reply] = field(default_factory=list)
+    effects: list = field(default_factory=list)
+    state: StateChange | None = None   # None: leave the state as it is
+    handled_as: str = ""
+
+    def keys(self) -> list[str]:
+        return [reply.key for reply in self.replies]
+
+    def effect(self, kind: type):
+        return next((e for e in self.effects if isinstance(e, kind)), None)
+
+
+# --------------------------------------------------------------------------- helpers
+
+class _Ctx:
+    """The turn plus the language and decision being built."""
+
+    def __init__(self, turn: Turn, kb: Knowledge):
+        self.turn = turn
+        self.kb = kb
+        self.lang = turn.language if turn.language in content.LANGUAGES else "en"
+        self.decision = Decision()
+        self._match = None
+
+    def say(self, key: str, kind: str = "notice", **params) -> None:
+        self.decision.replies.append(Reply(key, content.text(key, self.lang, self.turn.channel, **params), kind))
+
+    def say_text(self, key: str, text: str, kind: str = "notice") -> None:
+        self.decision.replies.append(Reply(key, text, kind))
+
+    def do(self, effect) -> None:
+        self.decision.effects.append(effect)
+
+    def set_state(self, name: str | None, **data) -> None:
+        self.decision.state = StateChange(name, data, STATE_TTL_MINUTES.get(name, 0) if name else 0)
+
+    def match(self, text: str | None = None):
+        if text is not None and text != self.turn.text:
+            return self.kb.match(text)
+        if self._match is None:
+            self._match = self.kb.match(self.turn.text)
+        return self._match
+
+    def done(self, handled_as: str) -> Decision:
+        self.decision.handled_as = handled_as
+        return self.decision
+
+
+def answer_language(language: str, channel: str) -> str:
+    if language == "roman-ur":
+        return "ur" if channel == "whatsapp" else "en"
+    return language
+
+
+def guess_language(turn: Turn) -> str | None:
+    """A new reply language from this message, when it says enough to tell (never after LANG)."""
+    if turn.language_chosen:
+        return None
+    detected = detect_language(turn.text)
+    words = re.findall(r"\w+", turn.text)
+    urdu_letters = len(re.findall("[\u0600-\u06ff]", turn.text))
+    # "ok", "1" or "shukriya" alone say nothing about the teacher's language; three words or Urdu script do.
+    informative = urdu_letters >= 3 or len([w for w in words if not w.isdigit()]) >= 3
+    if (informative or turn.first_contact) and detected != turn.language and words:
+        return detected
+    return None
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", content.words_of(text))]
+
+
+def _only_numbers(text: str) -> bool:
+    words = content.words_of(text)
+    return bool(words) and bool(re.fullmatch(r"[\d ]+", words))
+
+
+def _has_words(text: str) -> bool:
+    return bool(re.search(r"[^\W\d_]", text))
+
+
+def _word_count(text: str) -> int:
+    return len(content.words_of(text).split())
+
+
+# --------------------------------------------------------------------------- decide
 
 def decide(turn: Turn, kb: Knowledge) -> Decision:
-    word = turn.text.strip().lower()
-    if word in STOP_WORDS:
-        return Decision(replies=[text(turn.language, "stopped")], kind="optout-confirm", opt_out=True)
-    if word in START_WORDS:
-        return Decision(replies=[text(turn.language, "started")], kind="notice", opt_in=True)
+    ctx = _Ctx(turn, kb)
+    book = content.keyword_book()
+    text = turn.text.strip()
+
+    if turn.opt_out_type:
+        return _advanced_opt_out(ctx, turn.opt_out_type.upper())
+    keyword = book.keyword(text)
+    name = keyword[0] if keyword else None
+    if name == "stop":
+        ctx.do(OptOut())
+        ctx.set_state(None)
+        ctx.say("stopped", kind="optout-confirm")
+        return ctx.done("keyword:stop")
+    if turn.opted_out and (name == "start" or content.words_of(text) == "yes"):
+        ctx.do(OptIn())
+        ctx.say("started")
+        return ctx.done("keyword:start")
     if turn.opted_out:
-        return Decision()
-    if word in HELP_WORDS:
-        return Decision(replies=[text(turn.language, "help")], kind="notice")
-    if not word:
-        return Decision(replies=[text(turn.language, "media")], kind="notice")
-    result = kb.match(turn.text)
-    if result.decision == "answer":
-        answer = kb.answer(result.faq_id, turn.language, turn.channel)
-        return Decision(replies=[f"{answer}\n\n{text(turn.language, 'feedback')}"], match=result)
-    return Decision(replies=[text(turn.language, "escalated")], kind="notice", escalate=True, match=result)
+        return ctx.done("opted-out")  # stored, never answered until START
+    if turn.flooded:
+        ctx.do(Defer())
+        if turn.flood_notice_due:
+            ctx.say("slow_down")
+        return ctx.done("flooded")
+
+    new_language = guess_language(turn)
+    if new_language:
+        ctx.lang = new_language
+        ctx.do(SetLanguage(new_language, chosen=False))
+    if turn.first_contact:
+        ctx.say("welcome")
+        ctx.say("privacy")
+
+    category = content.urgency_rules().category(text) if text else None
+    if category:
+        return _urgent(ctx, category)
+    if keyword:
+        return _keyword(ctx, name, keyword[1])
+    if turn.state:
+        handled = _continue_state(ctx)
+        if handled is not None:
+            return handled
+    if turn.awaiting_expert_rating and (_only_numbers(text) and _numbers(text)[:1] in ([1], [2])):
+        rating = _numbers(text)[0]
+        ctx.do(RateExpertAnswer(rating))
+        ctx.say("expert_rating_thanks" if rating == 1 else "expert_rating_reopened")
+        return ctx.done("expert-rating")
+    unusual = _unusual_message(ctx)
+    if unusual is not None:
+        return unusual
+    return _question(ctx, text)
+
+
+def _advanced_opt_out(ctx: _Ctx, kind: str) -> Decision:
+    # Twilio already replied to the teacher; a second confirmation from us would be noise (or fail: 21610).
+    if kind == "STOP":
+        ctx.do(OptOut())
+        ctx.set_state(None)
+    elif kind == "START":
+        ctx.do(OptIn())
+    return ctx.done(f"twilio-opt-out:{kind.lower()}")
+
+
+def _urgent(ctx: _Ctx, category: str) -> Decision:
+    ctx.do(RecordQuestion("urgent", ctx.lang))
+    ctx.do(OpenTicket(ctx.turn.text, reason=f"urgent:{category}"[:40], urgent=True))
+    ctx.say("urgent_ack", helplines=", ".join(ctx.turn.helplines) or "1122")
+    ctx.set_state(None)
+    return ctx.done(f"urgent:{category}")
+
+
+# --------------------------------------------------------------------------- keywords
+
+def _keyword(ctx: _Ctx, name: str, argument: str) -> Decision:
+    turn = ctx.turn
+    if name == "help":
+        ctx.say("help")
+    elif name == "lang":
+        language = content.keyword_book().language(argument) if argument else None
+        if language:
+            _set_language(ctx, language)
+        else:
+            ctx.say("lang_menu")
+            ctx.set_state("awaiting_lang")
+    elif name == "profile":
+        _start_onboarding(ctx, editing=True)
+    elif name == "expert":
+        _expert(ctx)
+    elif name == "cpd_on":
+        ctx.do(Cpd("on"))
+    elif name == "cpd_off":
+        ctx.do(Cpd("off"))
+    elif name == "cpd":
+        ctx.do(Cpd("progress"))
+    elif name == "done":
+        ctx.do(Cpd("done", turn.text))
+    elif name == "start":  # not opted out: nothing to undo, so START just says hello
+        if turn.first_contact:
+            _ask_step(ctx, ONBOARDING_STEPS[0], editing=False, intro=True)
+        else:
+            ctx.say("started")
+    elif name == "delete":
+        ctx.say("delete_confirm")
+        ctx.set_state("awaiting_delete_confirm")
+    return ctx.done(f"keyword:{name}")
+
+
+def _set_language(ctx: _Ctx, language: str) -> None:
+    ctx.lang = language
+    ctx.do(SetLanguage(language, chosen=True))
+    ctx.say("lang_set")
+    ctx.set_state(None)
+
+
+def _expert(ctx: _Ctx) -> None:
+    """EXPERT: a ticket now with the question in hand (the one just answered or offered), else ask for it."""
+    data = ctx.turn.state_data if ctx.turn.state in ("awaiting_rating", "awaiting_clarify") else {}
+    question = data.get("question") or ctx.turn.recent_question
+    if ctx.turn.has_active_ticket:
+        ctx.say("expert_requested")
+        return
+    if not question:
+        ctx.say("ask_expert_question")
+        ctx.set_state("awaiting_expert_question")
+        return
+    interaction_id = data.get("interaction_id")
+    if interaction_id:
+        ctx.do(UpdateQuestion(interaction_id, "escalated"))
+    ctx.do(OpenTicket(question, reason="asked-expert", interaction_id=interaction_id))
+    ctx.say("expert_requested")
+    ctx.set_state(None)
+
+
+# --------------------------------------------------------------------------- state
+
+def _continue_state(ctx: _Ctx) -> Decision | None:
+    """Handle the reply to what the bot asked; None when the message is not such a reply."""
+    state = ctx.turn.state
+    handler = {
+        "awaiting_delete_confirm": _delete_reply,
+        "awaiting_lang": _lang_reply,
+        "awaiting_clarify": _clarify_reply,
+        "onboarding": _onboarding_reply,
+        "awaiting_rating": _rating_reply,
+        "awaiting_expert_question": _expert_question_reply,
+    }.get(state)
+    return handler(ctx) if handler else None
+
+
+def _delete_reply(ctx: _Ctx) -> Decision:
+    if content.keyword_book().is_answer(ctx.turn.text, "yes"):
+        ctx.do(DeleteData())
+        ctx.say("deleted")
+        ctx.set_state(None)
+        return ctx.done("delete:confirmed")
+    ctx.say("delete_cancelled")
+    ctx.set_state(None)
+    return ctx.done("delete:cancelled")
+
+
+def _lang_reply(ctx: _Ctx) -> Decision | None:
+    language = content.keyword_book().language(ctx.turn.text)
+    if language is None:
+        return None
+    _set_language(ctx, language)
+    return ctx.done("lang:set")
+
+
+def _expert_question_reply(ctx: _Ctx) -> Decision | None:
+    text = ctx.turn.text.strip()
+    if not _has_words(text):
+        return None
+    ctx.do(RecordQuestion("escalated", ctx.lang))
+    ctx.do(OpenTicket(text, reason="asked-expert"))
+    ctx.say("escalated")
+    ctx.set_state(None)
+    return ctx.done("expert:question")
+
+
+def _rating_reply(ctx: _Ctx) -> Decision | None:
+    book = content.keyword_book()
+    text = ctx.turn.text
+    data = ctx.turn.state_data
+    numbers = _numbers(text) if _only_numbers(text) else []
+    helped = numbers == [1] or book.is_answer(text, "yes") or book.is_answer(text, "thanks")
+    not_helped = (numbers == [2] or book.is_answer(text, "no") or book.contains_answer(text, "complaint"))
+    if helped:
+        ctx.do(RateQuestion(data.get("interaction_id"), 1))
+        ctx.say("rated_helpful")
+        ctx.set_state(None)
+        if data.get("resume_onboarding"):
+            _ask_step(ctx, data["resume_onboarding"], editing=bool(data.get("editing")), intro=True)
+        return ctx.done("rating:helped")
+    if not_helped:
+        ctx.do(RateQuestion(data.get("interaction_id"), 2))
+        ctx.do(UpdateQuestion(data.get("interaction_id"), "escalated"))
+        question = data.get("question") or ""
+        if numbers != [2] and not book.is_answer(text, "no"):
+            question = f"{question}\n{text}"  # the complaint says what was wrong with the answer
+        ctx.do(OpenTicket(question, reason="not-helpful", interaction_id=data.get("interaction_id")))
+        ctx.say("escalated_not_helpful")
+        if data.get("resume_onboarding"):
+            ctx.say("profile_paused")
+        ctx.set_state(None)
+        return ctx.done("rating:not-helped")
+    return None
+
+
+def _clarify_reply(ctx: _Ctx) -> Decision | None:
+    data = ctx.turn.state_data
+    options: list[str] = list(data.get("options") or [])
+    texts: list[str] = list(data.get("texts") or [])
+    text = ctx.turn.text
+    book = content.keyword_book()
+    choice: int | None = None
+    if _only_numbers(text) and len(_numbers(text)) == 1:
+        number = _numbers(text)[0]
+        if 1 <= number <= len(options) + 1:
+            choice = number
+    elif book.is_answer(text, "none") or book.is_answer(text, "no"):
+        choice = len(options) + 1
+    elif _word_count(text) <= QUESTION_WORDS + 3 and texts:
+        choice = _pick_by_words(text, texts)
+    if choice is None:
+        return None
+    interaction_id = data.get("interaction_id")
+    if choice == len(options) + 1:
+        ctx.do(UpdateQuestion(interaction_id, "escalated"))
+        ctx.do(OpenTicket(data.get("question") or text, reason="none-of-these", interaction_id=interaction_id))
+        ctx.say("escalated")
+        ctx.set_state(None)
+        return ctx.done("clarify:none")
+    faq_id = options[choice - 1]
+    ctx.do(UpdateQuestion(interaction_id, "answered", faq_id))
+    _send_answer(ctx, faq_id, data.get("question") or text, interaction_id=interaction_id)
+    return ctx.done("clarify:picked")
+
+
+def _pick_by_words(text: str, texts: list[str]) -> int | None:
+    from rapidfuzz import fuzz
+
+    scores = [fuzz.token_set_ratio(content.words_of(text), content.words_of(option)) for option in texts]
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    runner_up = sorted(scores)[-2] if len(scores) > 1 else 0
+    return best + 1 if scores[best] >= 70 and scores[best] - runner_up >= 10 else None
+
+
+# --------------------------------------------------------------------------- onboarding
+
+def _start_onboarding(ctx: _Ctx, editing: bool) -> None:
+    if editing:
+        ctx.say("profile_intro", summary=profile_summary(ctx.turn.profile, ctx.lang))
+        _ask_step(ctx, ONBOARDING_STEPS[0], editing=True)
+    else:
+        _ask_step(ctx, ONBOARDING_STEPS[0], editing=False, intro=True)
+
+
+def _ask_step(ctx: _Ctx, step: str, editing: bool, intro: bool = False) -> None:
+    if intro and not editing:
+        ctx.say("onboard_intro")
+    prompt = content.text(f"ask_{step}", ctx.lang, ctx.turn.channel)
+    if step in CHOICE_STEPS:
+        options = content.choice_options(step)
+        lines = [f"{i} {content.choice_label(step, value, ctx.lang)}" for i, value in enumerate(options, 1)]
+        prompt = "\n".join([prompt, *lines])
+    ctx.say_text(f"ask_{step}", prompt)
+    ctx.set_state("onboarding", step=step, editing=editing)
+
+
+def _next_step(ctx: _Ctx, step: str, editing: bool) -> None:
+    index = ONBOARDING_STEPS.index(step)
+    if index + 1 < len(ONBOARDING_STEPS):
+        _ask_step(ctx, ONBOARDING_STEPS[index + 1], editing)
+        return
+    ctx.do(MarkOnboarded())
+    name = ctx.turn.profile.name
+    pending = ctx.decision.effect(SaveProfile)
+    name = (pending.values.get("name") if pending else None) or name
+    ctx.say("profile_done", name_part=f", {name}" if name else "")
+    ctx.set_state(None)
+
+
+def _onboarding_reply(ctx: _Ctx) -> Decision | None:
+    data = ctx.turn.state_data
+    step = data.get("step")
+    if step not in ONBOARDING_STEPS:
+        return None
+    editing = bool(data.get("editing"))
+    text = ctx.turn.text.strip()
+    if content.keyword_book().is_answer(text, "skip"):
+        _next_step(ctx, step, editing)
+        return ctx.done(f"onboarding:skip:{step}")
+    if not text:
+        return None  # media or empty: the usual reply, the step stays
+    counted = _strip_name_prefix(text) if step == "name" else text  # "my name is ..." is not a question
+    long_or_asked = "?" in text or "؟" in text or _word_count(counted) >= QUESTION_WORDS
+    value = None if long_or_asked else _parse_step(step, text)
+    if value is not None:
+        ctx.do(SaveProfile({step: value}))
+        _next_step(ctx, step, editing)
+        return ctx.done(f"onboarding:{step}")
+    if long_or_asked or _looks_like_question(ctx, text):
+        # Answer it; onboarding resumes after the teacher rates the answer (or lapses, see _rating_reply).
+        result = _question(ctx, text, resume_onboarding=step, editing=editing)
+        return result
+    if step == "name":
+        ctx.say("name_invalid")
+    elif step == "district":
+        ctx.say("district_unknown", text=text[:40])
+    else:
+        ctx.say("choice_invalid")
+    ctx.set_state("onboarding", step=step, editing=editing)
+    return ctx.done(f"onboarding:invalid:{step}")
+
+
+def _looks_like_question(ctx: _Ctx, text: str) -> bool:
+    if "?" in text or "؟" in text or _word_count(text) >= QUESTION_WORDS:
+        return True
+    return ctx.match().decision in ("answer", "clarify")
+
+
+def _parse_step(step: str, text: str):
+    if step == "name":
+        return _parse_name(text)
+    if step == "district":
+        return content.find_district(text)
+    return _parse_choice(step, text)
+
+
+def _strip_name_prefix(text: str) -> str:
+    lowered = text.strip().lower()
+    for prefix in NAME_PREFIXES:
+        if lowered.startswith(prefix):
+            return text.strip()[len(prefix):]
+    return text
+
+
+def _parse_name(text: str) -> str | None:
+    text = _strip_name_prefix(text)
+    text = re.sub(r"[.!،۔]+$", "", text.strip()).strip()
+    words = text.split()
+    if not words or len(words) > NAME_MAX_WORDS or len(text) > 60 or "?" in text or "؟" in text:
+        return None
+    if any(ch.isdigit() for ch in text) or not all(re.fullmatch(r"[^\W\d_][\w.'\-]*", w) for w in words):
+        return None
+    return " ".join(w[:1].upper() + w[1:] if w.isascii() else w for w in words)
+
+
+def _parse_choice(step: str, text: str):
+    options = content.choice_options(step)
+    numbers = _numbers(text)
+    if numbers and _only_numbers(text.replace(",", " ")):
+        if not all(1 <= n <= len(options) for n in numbers):
+            return None
+        picked = [options[n - 1] for n in dict.fromkeys(numbers)]
+        if step != "subjects":
+            return picked[0] if len(picked) == 1 else None
+        return ",".join(picked)
+    words = f" {content.words_of(text)} "
+    # Each option's longest label found in the reply: "head teacher" must not also count as "teacher".
+    found: dict[str, int] = {}
+    for value in options:
+        labels = {value.replace("_", " ").replace("-", " ")}
+        for lang in content.LANGUAGES:  # "Riazi (Maths)" also answers to "riazi" and to "maths"
+            label = content.choice_label(step, value, lang)
+            labels |= {content.words_of(part) for part in [label, *re.split(r"[()/]", label)]}
+        hits = [len(label) for label in labels if len(label) >= 3 and f" {label} " in words]
+        if hits:
+            found[value] = max(hits)
+    if not found:
+        return None
+    if step == "subjects":
+        return ",".join(found)
+    ranked = sorted(found.items(), key=lambda item: -item[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def profile_summary(profile: Profile, language: str) -> str:
+    parts = []
+    if profile.name:
+        parts.append(profile.name)
+    for step in ("role", "school_level", "school_type"):
+        value = getattr(profile, step)
+        if value:
+            parts.append(content.choice_label(step, value, language))
+    if profile.subjects:
+        parts.append(", ".join(content.choice_label("subjects", s, language) for s in profile.subjects.split(",")))
+    if profile.district:
+        parts.append(profile.district)
+    return "; ".join(parts) or content.text("profile_empty", language)
+
+
+# --------------------------------------------------------------------------- unusual messages
+
+def _unusual_message(ctx: _Ctx) -> Decision | None:
+    turn = ctx.turn
+    text = turn.text.strip()
+    book = content.keyword_book()
+    if not text:
+        if turn.has_location:
+            ctx.say("location")
+            return ctx.done("location")
+        if turn.num_media:
+            kinds = " ".join(turn.media_types)
+            if turn.message_type == "sticker" or "webp" in kinds:
+                ctx.say("greeting")
+                return ctx.done("sticker")
+            key = "media_voice" if "audio" in kinds else "media_image" if "image" in kinds else "media_other"
+            ctx.say(key)
+            return ctx.done(f"media:{key.removeprefix('media_')}")
+        if turn.first_contact:
+            _ask_step(ctx, ONBOARDING_STEPS[0], editing=False, intro=True)
+            return ctx.done("first-contact")
+        ctx.say("empty")
+        return ctx.done("empty")
+    if not _has_words(text) and not _only_numbers(text):
+        ctx.say("greeting")  # emoji or punctuation only
+        return ctx.done("emoji")
+    if book.is_answer(text, "thanks") or (analyze(text) == [] and book.contains_answer(text, "thanks")):
+        ctx.say("thanks")
+        return ctx.done("thanks")
+    if not analyze(text) or (_only_numbers(text) and not turn.awaiting_reflection):
+        if turn.first_contact:
+            _ask_step(ctx, ONBOARDING_STEPS[0], editing=False, intro=True)
+            return ctx.done("first-contact")
+        ctx.say("greeting")
+        return ctx.done("greeting")
+    return None
+
+
+# --------------------------------------------------------------------------- questions
+
+def _question(ctx: _Ctx, text: str, resume_onboarding: str | None = None, editing: bool = False) -> Decision:
+    turn = ctx.turn
+    result = ctx.match(text)
+    confident = result.decision == "answer"
+    if turn.awaiting_reflection and not confident and result.decision != "clarify":
+        ctx.do(Cpd("done", text))
+        return ctx.done("cpd:reflection")
+    if turn.has_active_ticket and not confident:
+        ctx.do(AddFollowup())
+        ctx.say("followup_added")
+        return ctx.done("followup")
+    if resume_onboarding is None and turn.first_contact and not turn.profile.onboarded:
+        resume_onboarding = ONBOARDING_STEPS[0]  # a first question first; the profile is offered after it
+    resume = {"resume_onboarding": resume_onboarding, "editing": editing} if resume_onboarding else {}
+    if confident:
+        ctx.do(RecordQuestion("answered", ctx.lang, faq_id=result.faq_id, match=result))
+        _send_answer(ctx, result.faq_id, text, **resume)
+        return ctx.done("answer")
+    if result.decision == "clarify" and result.candidates:
+        ctx.do(RecordQuestion("clarified", ctx.lang, match=result))
+        _send_clarify(ctx, result, text, resume)
+        return ctx.done("clarify")
+    ctx.do(RecordQuestion("escalated", ctx.lang, match=result))
+    ctx.do(OpenTicket(text, reason=result.reason or "no-match", match=result))
+    ctx.say("escalated")
+    if resume_onboarding:
+        ctx.say("profile_paused")
+    ctx.set_state(None)
+    return ctx.done("escalate")
+
+
+def _send_answer(ctx: _Ctx, faq_id: str, question: str, interaction_id: int | None = None, **resume) -> None:
+    language = answer_language(ctx.lang, ctx.turn.channel)
+    answer = ctx.kb.answer(faq_id, language, ctx.turn.channel)
+    prompt = content.text("rate_prompt", ctx.lang, ctx.turn.channel)
+    ctx.say_text("answer", f"{answer}\n\n{prompt}", kind="answer")
+    ctx.set_state("awaiting_rating", faq_id=faq_id, question=question[:1000], interaction_id=interaction_id,
+                  **{k: v for k, v in resume.items() if v is not None})
+
+
+def _send_clarify(ctx: _Ctx, result, question: str, resume: dict) -> None:
+    options, texts = [], []
+    for candidate in result.candidates:
+        entry = ctx.kb.entry(candidate.faq_id)
+        if entry is None:
+            continue
+        options.append(candidate.faq_id)
+        texts.append(faq_question(entry, answer_language(ctx.lang, ctx.turn.channel)))
+    lines = [content.text("clarify_intro", ctx.lang, ctx.turn.channel)]
+    lines += [f"{i} {question_text}" for i, question_text in enumerate(texts, 1)]
+    lines.append(f"{len(texts) + 1} {content.text('none_of_these', ctx.lang, ctx.turn.channel)}")
+    ctx.say_text("clarify", "\n".join(lines))
+    ctx.set_state("awaiting_clarify", options=options, texts=texts, question=question[:1000],
+                  interaction_id=None, **resume)
+
+
+def faq_question(entry, language: str) -> str:
+    """The FAQ's first question written in `language` (Urdu script or Latin), else its canonical first one."""
+    questions = list(entry.questions)
+    for question in questions:
+        if (detect_language(question) == "ur") == (language == "ur"):
+            if language != "en" or detect_language(question) == "en":
+                return question
+    return questions[0] if questions else entry.id
+

@@ -1,19 +1,37 @@
-"""The I/O edge of a teacher's turn: load the teacher, ask the pure conversation core what to do, do it.
+"""The I/O edge of a teacher's turn: load the teacher, gather the facts, ask the pure core
+(helpdesk.conversation.decide) what to do, and do it.
 
-Everything decided here is written in the caller's transaction: replies through the one send path,
-state on the teacher row. Nothing is sent before the transaction commits.
+Everything here runs in the caller's transaction: replies go through the one send path, state lives on the
+teacher row, tickets and analytics rows join the same commit. Nothing is sent before the commit.
 """
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helpdesk import conversation, outbound
-from helpdesk.models import InboundMessage, Teacher, utcnow
+from helpdesk.conversation import (
+    AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
+    RateQuestion, RecordQuestion, SaveProfile, SetLanguage, UpdateQuestion,
+)
+from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
+from helpdesk.privacy import mask_phone
 
 log = logging.getLogger(__name__)
+
+DEFERRED_JOB = "helpdesk.dialogue.process_deferred"
+FINISH_ERASURE_JOB = "helpdesk.dialogue.finish_erasure"
+# A flooded teacher's held messages are answered together once the minute of the flood limit has passed.
+DEFER_SECONDS = 60
+# The DELETE MY DATA confirmation still needs the number to be delivered; the number is scrubbed from it
+# (and from anything else still in flight) this long afterwards.
+FINISH_ERASURE_AFTER = 300
+RECENT_QUESTION_WINDOW = timedelta(hours=2)
+MEDIA_WINDOW = timedelta(hours=24)   # voice notes and pictures from the last day go with an escalation
+MEDIA_LABELS = {"audio": "voice note", "image": "image", "video": "video"}
 
 
 def get_or_create_teacher(session: Session, phone: str) -> Teacher:
@@ -38,6 +56,12 @@ def note_inbound(teacher: Teacher, message: InboundMessage) -> None:
 
 
 def handle_inbound(session: Session, rt, message: InboundMessage) -> None:
+    from helpdesk import tickets
+
+    expert = tickets.expert_for_phone(session, message.phone)
+    if expert is not None:
+        tickets.handle_expert_message(session, rt, expert, message)
+        return
     teacher = get_or_create_teacher(session, message.phone)
     message.teacher_id = teacher.id
     if teacher.blocked:
@@ -46,23 +70,331 @@ def handle_inbound(session: Session, rt, message: InboundMessage) -> None:
     note_inbound(teacher, message)
     if message.channel == "whatsapp":
         outbound.release_held(session, teacher)
-    turn = conversation.Turn(
-        text=message.body or "",
-        num_media=message.num_media,
-        channel=message.channel,
-        language=teacher.language,
-        opted_out=teacher.opted_out_at is not None,
-    )
+    flooded = not rt.limiter.allow(f"flood:{teacher.phone}", rt.settings.flood_messages_per_minute)
+    notice_due = flooded and rt.limiter.allow(f"flood-notice:{teacher.phone}", 1)
+    if not flooded:
+        _rescue_deferred(session, rt, teacher)
+    run_turn(session, rt, teacher, message, message.body or "", flooded=flooded, notice_due=notice_due)
+
+
+def run_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, text: str, *,
+             flooded: bool = False, notice_due: bool = False, media: list | None = None) -> Decision:
+    turn = build_turn(session, rt, teacher, message, text, flooded=flooded, notice_due=notice_due, media=media)
     decision = conversation.decide(turn, rt.knowledge.view())
-    apply_decision(session, rt, teacher, message, decision)
+    apply_decision(session, rt, teacher, message, turn, decision)
+    log.info("turn of %s: %s", mask_phone(teacher.phone), decision.handled_as)
+    return decision
 
 
-def apply_decision(session: Session, rt, teacher: Teacher, message: InboundMessage,
-                   decision: conversation.Decision) -> None:
-    if decision.opt_out:
-        teacher.opted_out_at = utcnow()
-    if decision.opt_in:
+# --------------------------------------------------------------------------- gathering the facts
+
+def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, text: str, *,
+               flooded: bool = False, notice_due: bool = False, media: list | None = None) -> conversation.Turn:
+    from helpdesk import cpd, tickets
+
+    now = utcnow()
+    if teacher.state and teacher.state_expires_at is not None and teacher.state_expires_at < now:
+        teacher.state, teacher.state_data, teacher.state_expires_at = None, None, None
+    extra = message.extra or {}
+    media = media if media is not None else (message.media or [])
+    quiet = teacher.opted_out_at is not None or flooded  # these turns never look further
+    return conversation.Turn(
+        text=text,
+        language=teacher.language or "en",
+        language_chosen=teacher.language_chosen,
+        channel=message.channel,
+        num_media=len(media) or message.num_media,
+        media_types=tuple(m.get("content_type", "") for m in media),
+        has_location=bool(extra.get("Latitude")),
+        message_type=(extra.get("MessageType") or None),
+        opt_out_type=(extra.get("OptOutType") or None),
+        first_contact=teacher.welcomed_at is None,
+        opted_out=teacher.opted_out_at is not None,
+        state=teacher.state,
+        state_data=dict(teacher.state_data or {}),
+        profile=conversation.Profile(
+            name=teacher.name, role=teacher.role, school_level=teacher.school_level, subjects=teacher.subjects,
+            district=teacher.district, school_type=teacher.school_type, onboarded=teacher.onboarded),
+        has_active_ticket=not quiet and tickets.active_ticket(session, teacher) is not None,
+        awaiting_expert_rating=not quiet and tickets.awaiting_expert_rating(session, teacher) is not None,
+        awaiting_reflection=not quiet and cpd.awaiting_reflection(session, teacher),
+        flooded=flooded,
+        flood_notice_due=notice_due,
+        recent_question=None if quiet else _recent_question(session, teacher, message),
+        helplines=tuple(rt.settings.helplines),
+    )
+
+
+def _recent_question(session: Session, teacher: Teacher, message: InboundMessage) -> str | None:
+    """What EXPERT escalates: the teacher's last message of a few words in the last two hours."""
+    rows = session.scalars(
+        select(InboundMessage.body).where(InboundMessage.teacher_id == teacher.id, InboundMessage.id != message.id,
+                                          InboundMessage.received_at >= utcnow() - RECENT_QUESTION_WINDOW)
+        .order_by(InboundMessage.id.desc()).limit(5)
+    ).all()
+    return next((body for body in rows if body and len(body.split()) >= 3), None)
+
+
+# --------------------------------------------------------------------------- applying the decision
+
+def apply_decision(session: Session, rt, teacher: Teacher, message: InboundMessage, turn: conversation.Turn,
+                   decision: Decision) -> None:
+    now = utcnow()
+    replies: list[tuple[str, str]] = [(reply.kind, reply.text) for reply in decision.replies]
+    interaction_id = None
+    erase = False
+    for effect in decision.effects:
+        if isinstance(effect, RecordQuestion):
+            interaction_id = _record_question(session, rt, teacher, message, effect)
+        elif isinstance(effect, DeleteData):
+            erase = True  # last: the confirmation must be queued while the number is still known
+        else:
+            text = _apply_effect(session, rt, teacher, message, turn, effect, interaction_id)
+            if text:
+                replies.append(("notice", text))
+    _apply_state(teacher, decision, interaction_id, now)
+    if decision.handled_as not in ("opted-out", "flooded") and not decision.handled_as.startswith("twilio-"):
+        teacher.welcomed_at = teacher.welcomed_at or now
+    for kind, body in _merge(replies):
+        outbound.queue_message(session, teacher=teacher, body=body, kind=kind, in_reply_to_id=message.id)
+    if erase:
+        erase_teacher(session, rt, teacher)
+
+
+def _merge(replies: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One message per turn where possible (the send path splits it to fit the channel): on SMS every
+    extra message is another bill, and on both channels separate messages may arrive out of order."""
+    merged: list[tuple[str, str]] = []
+    for kind, body in replies:
+        if merged and (merged[-1][0] == kind or {merged[-1][0], kind} == {"notice", "answer"}):
+            merged[-1] = ("answer" if "answer" in (kind, merged[-1][0]) else kind, f"{merged[-1][1]}\n\n{body}")
+        else:
+            merged.append((kind, body))
+    return merged
+
+
+def _apply_state(teacher: Teacher, decision: Decision, interaction_id: int | None, now) -> None:
+    change = decision.state
+    if change is None:
+        return
+    if change.name is None:
+        teacher.state, teacher.state_data, teacher.state_expires_at = None, None, None
+        return
+    data = dict(change.data)
+    if "interaction_id" in data and data["interaction_id"] is None:
+        data["interaction_id"] = interaction_id
+    teacher.state, teacher.state_data = change.name, data
+    teacher.state_expires_at = now + timedelta(minutes=change.ttl_minutes) if change.ttl_minutes else None
+
+
+def _record_question(session: Session, rt, teacher: Teacher, message: InboundMessage,
+                     effect: RecordQuestion) -> int | None:
+    from analytics import store
+
+    row = store.record_interaction(session, rt, teacher=teacher, inbound=message, route=effect.route,
+                                   match=effect.match, faq_id=effect.faq_id, language=effect.language)
+    return row.id
+
+
+def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessage, turn: conversation.Turn,
+                  effect, interaction_id: int | None) -> str | None:
+    """Apply one effect; return a reply text when the effect's owner writes it (CPD)."""
+    from analytics import store
+
+    from helpdesk import cpd, tickets
+
+    if isinstance(effect, OptOut):
+        teacher.opted_out_at = teacher.opted_out_at or utcnow()
+    elif isinstance(effect, OptIn):
         teacher.opted_out_at = None
-    for reply in decision.replies:
-        outbound.queue_message(session, teacher=teacher, body=reply, kind=decision.kind,
-                               in_reply_to_id=message.id)
+    elif isinstance(effect, SetLanguage):
+        teacher.language = effect.language
+        teacher.language_chosen = teacher.language_chosen or effect.chosen
+    elif isinstance(effect, SaveProfile):
+        for name, value in effect.values.items():
+            setattr(teacher, name, value)
+    elif isinstance(effect, MarkOnboarded):
+        teacher.onboarded = True
+    elif isinstance(effect, UpdateQuestion):
+        if effect.interaction_id:
+            store.set_route(session, effect.interaction_id, effect.route, faq_id=effect.faq_id, rt=rt)
+    elif isinstance(effect, RateQuestion):
+        if effect.interaction_id:
+            store.set_rating(session, effect.interaction_id, effect.rating)
+    elif isinstance(effect, OpenTicket):
+        question = effect.question + _media_note(session, teacher)
+        tickets.open_ticket(session, rt, teacher=teacher, inbound=message, question=question, match=effect.match,
+                            urgent=effect.urgent, reason=effect.reason,
+                            interaction_id=effect.interaction_id or interaction_id)
+    elif isinstance(effect, AddFollowup):
+        ticket = tickets.active_ticket(session, teacher)
+        if ticket is not None:
+            tickets.add_followup(session, rt, ticket, message)
+    elif isinstance(effect, RateExpertAnswer):
+        ticket = tickets.awaiting_expert_rating(session, teacher)
+        if ticket is not None:
+            tickets.rate_answer(session, rt, ticket, effect.rating)
+    elif isinstance(effect, Cpd):
+        return _cpd(session, rt, teacher, effect)
+    elif isinstance(effect, Defer):
+        _defer(session, teacher, message)
+    return None
+
+
+def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
+    from helpdesk import content, cpd
+
+    if effect.action == "on":
+        return cpd.subscribe(session, rt, teacher)
+    if effect.action == "off":
+        return cpd.unsubscribe(session, rt, teacher)
+    if effect.action == "progress":
+        return cpd.progress_text(session, teacher)
+    reply = cpd.record_done(session, rt, teacher, effect.text)
+    return reply or content.text("cpd_no_lesson", teacher.language or "en", teacher.channel)
+
+
+def _media_note(session: Session, teacher: Teacher) -> str:
+    """The teacher's recent voice notes and pictures, listed for the expert (the files stay at Twilio's URLs)."""
+    rows = session.scalars(
+        select(InboundMessage).where(InboundMessage.teacher_id == teacher.id, InboundMessage.num_media > 0,
+                                     InboundMessage.received_at >= utcnow() - MEDIA_WINDOW)
+        .order_by(InboundMessage.id)
+    ).all()
+    lines = []
+    for row in rows:
+        for item in row.media or []:
+            kind = (item.get("content_type") or "").split("/")[0]
+            lines.append(f"[{MEDIA_LABELS.get(kind, 'file')}: {item.get('url', '')}]")
+    return ("\n" + "\n".join(lines)) if lines else ""
+
+
+# --------------------------------------------------------------------------- flood control
+
+def _defer(session: Session, teacher: Teacher, message: InboundMessage) -> None:
+    """Over the per-number limit: keep the message for one batched turn a minute later (nothing is lost)."""
+    from helpdesk.db import enqueue_after_commit
+
+    message.status = "deferred"
+    enqueue_after_commit(session, DEFERRED_JOB, teacher.id, job_id=f"deferred-{teacher.id}", delay=DEFER_SECONDS)
+
+
+def _rescue_deferred(session: Session, rt, teacher: Teacher) -> None:
+    """A batch whose delayed job was lost (Redis restarted) is queued again when the teacher writes next."""
+    from helpdesk.db import enqueue_after_commit
+
+    stale = session.scalar(
+        select(InboundMessage.id).where(InboundMessage.teacher_id == teacher.id, InboundMessage.status == "deferred",
+                                        InboundMessage.received_at < utcnow() - timedelta(seconds=2 * DEFER_SECONDS))
+        .limit(1)
+    )
+    if stale is not None:
+        enqueue_after_commit(session, DEFERRED_JOB, teacher.id, job_id=f"deferred-{teacher.id}-{stale}")
+
+
+def process_deferred(teacher_id: int) -> None:
+    """Job: answer a flooded teacher's held messages as one turn (their texts joined, their media together)."""
+    from helpdesk.runtime import current
+
+    rt = current()
+    with rt.db.session_scope() as session:
+        stmt = select(Teacher).where(Teacher.id == teacher_id)
+        if session.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        teacher = session.scalars(stmt).first()
+        if teacher is None:
+            return
+        held = session.scalars(
+            select(InboundMessage).where(InboundMessage.teacher_id == teacher_id,
+                                         InboundMessage.status == "deferred").order_by(InboundMessage.id)
+        ).all()
+        ids = [row.id for row in held]
+        if not ids:
+            return
+        claimed = session.execute(
+            update(InboundMessage).where(InboundMessage.id.in_(ids), InboundMessage.status == "deferred")
+            .values(status="done", processed_at=utcnow())
+        ).rowcount
+        if claimed != len(ids):
+            session.rollback()  # another worker is answering this batch
+            return
+        if teacher.blocked or teacher.deleted_at is not None:
+            return
+        text = "\n".join(row.body for row in held if (row.body or "").strip())
+        media = [item for row in held for item in (row.media or [])]
+        run_turn(session, rt, teacher, held[-1], text, media=media)
+
+
+# --------------------------------------------------------------------------- DELETE MY DATA
+
+def erase_teacher(session: Session, rt, teacher: Teacher) -> None:
+    """Erase the teacher's personal data; keep anonymous counts (analytics rows lose their link and wording).
+
+    The number becomes a tombstone, the profile and state are cleared, every message body is blanked and
+    the ticket texts are replaced. If the number writes again it is a new teacher.
+    """
+    from analytics import store
+
+    from helpdesk.db import enqueue_after_commit
+    from helpdesk.models import Ticket
+
+    phone, tombstone = teacher.phone, f"deleted-{teacher.id}"
+    store.forget_teacher(session, rt, phone)
+    session.execute(
+        update(InboundMessage).where((InboundMessage.teacher_id == teacher.id) | (InboundMessage.phone == phone))
+        .values(body="", media=None, extra=None, phone=tombstone)
+    )
+    # Messages still on their way keep their address until sent; finish_erasure scrubs them afterwards.
+    session.execute(
+        update(OutboundMessage).where(OutboundMessage.teacher_id == teacher.id,
+                                      OutboundMessage.status.notin_(IN_FLIGHT))
+        .values(body="", to_address=tombstone, content_variables=None)
+    )
+    session.execute(
+        update(Ticket).where(Ticket.teacher_id == teacher.id)
+        .values(question="(erased at the teacher's request)", conversation=[], profile=None)
+    )
+    _erase_cpd_reflections(session, teacher)
+    teacher.phone = tombstone
+    for name in ("name", "role", "school_level", "subjects", "district", "school_type", "state", "state_data",
+                 "state_expires_at", "last_whatsapp_inbound_at"):
+        setattr(teacher, name, None)
+    teacher.onboarded, teacher.deleted_at = False, utcnow()
+    enqueue_after_commit(session, FINISH_ERASURE_JOB, teacher.id, job_id=f"erase-{teacher.id}",
+                         delay=FINISH_ERASURE_AFTER)
+    log.info("erased the personal data of teacher %s at their request", teacher.id)
+
+
+IN_FLIGHT = ("pending", "retrying", "sending", "held")
+
+
+def _erase_cpd_reflections(session: Session, teacher: Teacher) -> None:
+    from helpdesk import models
+
+    delivery = getattr(models, "LessonDelivery", None)
+    if delivery is not None and hasattr(delivery, "reflection"):
+        session.execute(update(delivery).where(delivery.teacher_id == teacher.id).values(reflection=None))
+
+
+def finish_erasure(teacher_id: int) -> None:
+    """Job: the deletion confirmation has gone; take the number off it (and anything else sent since)."""
+    from helpdesk.runtime import current
+
+    rt = current()
+    with rt.db.session_scope() as session:
+        teacher = session.get(Teacher, teacher_id)
+        if teacher is None or teacher.deleted_at is None:
+            return
+        left = session.execute(
+            update(OutboundMessage).where(OutboundMessage.teacher_id == teacher_id,
+                                          OutboundMessage.status.notin_(IN_FLIGHT),
+                                          OutboundMessage.to_address != teacher.phone)
+            .values(body="", to_address=teacher.phone, content_variables=None)
+        ).rowcount
+        still_sending = session.scalar(
+            select(OutboundMessage.id).where(OutboundMessage.teacher_id == teacher_id,
+                                             OutboundMessage.status.in_(IN_FLIGHT)).limit(1)
+        )
+        if still_sending is not None:
+            rt.enqueue(FINISH_ERASURE_JOB, teacher_id, delay=FINISH_ERASURE_AFTER)
+        log.info("erasure of teacher %s finished (%d messages scrubbed)", teacher_id, left or 0)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import secrets
 
 
 def mask_phone(phone: str | None) -> str:
@@ -23,3 +25,30 @@ def mask_address(address: str | None) -> str:
 def pseudonym(phone: str, key: str) -> str:
     """A keyed hash: stable per teacher, not reversible without the key (a plain hash of a phone number is)."""
     return hmac.new(key.encode(), phone.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+_derived_keys: dict[str, str] = {}
+
+
+def pseudonym_key(settings) -> str:
+    """settings.pseudonym_key, or one generated once and kept in the data directory (like the secret key).
+
+    Losing it only splits each teacher into an old and a new pseudonym in analytics; it never exposes numbers.
+    """
+    if settings.pseudonym_key:
+        return settings.pseudonym_key
+    path = settings.data_dir / "pseudonym_key"
+    cached = _derived_keys.get(str(path))
+    if cached:
+        return cached
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: when the web process and a worker start together, exactly one key is written
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+    else:
+        key = secrets.token_hex(32)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+    _derived_keys[str(path)] = key
+    return key

@@ -84,7 +84,22 @@ class Settings:
     sweep_after_seconds: int = 60
     flood_messages_per_minute: int = 20
 
+    # Expert queue: minutes an assignee has to answer before the ticket is reassigned and the lead told.
+    ticket_target_minutes_urgent: int = 30
+    ticket_target_minutes_normal: int = 240
+    # An expert's answer for a WhatsApp teacher whose 24-hour window has closed goes by SMS at once
+    # (instead of the "answer ready, reply OPEN" template and holding it for the teacher's next message).
+    answer_sms_fallback: bool = False
+
     timezone: str = "Asia/Karachi"
+    # Planner reports suppress any cell with fewer distinct teachers than this (small-cell suppression).
+    report_min_teachers: int = 5
+    # CPD hour (issue 7): the weekly slot in `timezone` ('mon 16:00', 'biweekly mon 16:00'), the welcome
+    # lessons' offsets in days from the join date, subscriptions per push job, how often due lessons are checked.
+    cpd_schedule: str = "mon 16:00"
+    cpd_welcome_offsets_days: tuple[int, ...] = (1, 3)
+    cpd_batch_size: int = 500
+    cpd_check_seconds: float = 60.0
     helplines: tuple[str, ...] = ("Child Protection 1121", "Police 15", "Rescue 1122")
     knowledge_base_dir: Path | None = None
     log_level: str = "INFO"
@@ -133,7 +148,15 @@ class Settings:
             validity_period_seconds=_number(env, "VALIDITY_PERIOD_SECONDS", 4 * 3600, int),
             sweep_after_seconds=_number(env, "SWEEP_AFTER_SECONDS", 60, int),
             flood_messages_per_minute=_number(env, "FLOOD_MESSAGES_PER_MINUTE", 20, int),
+            ticket_target_minutes_urgent=_number(env, "TICKET_TARGET_MINUTES_URGENT", 30, int),
+            ticket_target_minutes_normal=_number(env, "TICKET_TARGET_MINUTES_NORMAL", 240, int),
+            answer_sms_fallback=_bool(env, "ANSWER_SMS_FALLBACK", False),
             timezone=env.get("HELPDESK_TIMEZONE") or "Asia/Karachi",
+            report_min_teachers=_number(env, "REPORT_MIN_TEACHERS", 5, int),
+            cpd_schedule=env.get("CPD_SCHEDULE") or "mon 16:00",
+            cpd_welcome_offsets_days=tuple(int(day) for day in _list(env, "CPD_WELCOME_OFFSETS_DAYS", ("1", "3"))),
+            cpd_batch_size=_number(env, "CPD_BATCH_SIZE", 500, int),
+            cpd_check_seconds=_number(env, "CPD_CHECK_SECONDS", 60.0),
             helplines=_list(env, "HELPLINES", cls.helplines),
             knowledge_base_dir=Path(env["KNOWLEDGE_BASE_DIR"]) if env.get("KNOWLEDGE_BASE_DIR") else None,
             log_level=env.get("LOG_LEVEL") or "INFO",

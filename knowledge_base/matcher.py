@@ -42,7 +42,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .loader import FaqEntry
-from .normalize import analyze, load_lexicon
+from .normalize import analyze, cue_categories, load_lexicon
 
 ANSWER_CREDIT = 0.6      # a word found only in the answer text is weaker evidence
 FUZZY_CUTOFF = 82        # fuzz.ratio for two words to count as the same word (typos)
@@ -53,15 +53,21 @@ NGRAMS = (3, 4, 5)
 WEIGHTS = {"lex": 0.45, "qcov": 0.2, "char": 0.2, "fuzzy": 0.15}
 CLARIFY_MAX = 3
 UNKNOWN_WEIGHT = 0.5
+PAIR_WINDOW = 3          # words apart that still count as used together
 MAX_CLAUSES = 8          # sentences scored separately (a longer message keeps its last ones)
 
-FEATURES = ("score", "margin", "kcov", "qcov", "clause", "clause_margin", "known")
-# Logistic weights (bias first, then one per FEATURES entry, raw feature units) for
-# P(candidate is the FAQ that answers the message).  Fitted by `helpdesk calibrate`
-# (knowledge_base.calibrate.fit_weights: L2-regularised logistic regression, Newton steps,
-# on the POOL candidates of all 398 faq-dev queries, label = candidate is the expected FAQ).
-# Held-out figures re-fit these inside every cross-validation fold (training FAQs only).
-CONFIDENCE_WEIGHTS: tuple[float, ...] = (-6.0, 6.0, 8.0, 1.0, 1.0, 2.0, 4.0, 0.0)
+CUE_MODE = "feature"
+FEATURES = ("score", "cscore", "cue")
+# Logistic weights (bias, then one per FEATURES entry, raw feature units) for
+# P(candidate is the FAQ that answers the message).  "score" is the ranking score of the
+# whole message, "cscore" the best ranking score of any sentence / adjacent sentence pair
+# (= score for one-sentence messages).  Fitted by `helpdesk calibrate --kb
+# shared/eval/faq-dev/kb --queries shared/eval/faq-dev/queries.jsonl` (calibrate.fit_weights:
+# L2-regularised logistic regression, Newton steps, on the POOL candidates of all 398
+# faq-dev queries, label = candidate is the expected FAQ).  Held-out figures re-fit these
+# inside every cross-validation fold on the training FAQs only.  Margin, known-word
+# coverage, FAQ coverage and evidence-mass features were tried and did not help held-out.
+CONFIDENCE_WEIGHTS: tuple[float, ...] = (-7.466, 8.4185, 5.4884, -3.0)
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,9 @@ class Thresholds:
     # precision >= 0.90, false answers on null queries <= 0.10, clarify rate <= 0.10; values
     # below are the fit on all queries, and the 5-fold-by-FAQ held-out figures are in the
     # report / bench output.
-    answer: float = 0.5
+    answer: float = 0.45
     margin: float = 0.0
-    clarify: float = 0.5
+    clarify: float = 0.45
 
 
 @dataclass(frozen=True)
@@ -182,10 +188,12 @@ class Matcher:
         index = _Index()
         self._questions: list[list[tuple[str, ...]]] = []
         self._qsets: list[frozenset[str]] = []
+        self._cues: list[frozenset[str]] = []
         for i, e in enumerate(self.entries):
             questions, qset, aset = self._fields(e)
             self._questions.append(questions)
             self._qsets.append(frozenset(qset))
+            self._cues.append(cue_categories(" ".join([*e.questions, *e.keywords])))
             for t in sorted(aset - qset):
                 index.add(t, i, ANSWER_CREDIT)
             for t in sorted(qset):
@@ -199,6 +207,45 @@ class Matcher:
         self._unknown_idf = math.log(1 + n) * UNKNOWN_WEIGHT
         self._vocab = [t for t in index.keys if len(t) >= 4]
         self._norm_questions = [[" ".join(q) for q in qs] for qs in self._questions]
+        self._build_pairs()
+
+    @staticmethod
+    def _pairs(seq: Sequence[str]) -> set[str]:
+        """Unordered pairs of different words at most PAIR_WINDOW apart ("lesson plan", "plan ... lesson")."""
+        out = set()
+        for i, a in enumerate(seq):
+            for b in seq[i + 1:i + 1 + PAIR_WINDOW]:
+                if a != b:
+                    out.add(a + "|" + b if a < b else b + "|" + a)
+        return out
+
+    def _build_pairs(self) -> None:
+        """Phrase evidence: two words the query uses together that an FAQ also uses together."""
+        n = len(self.entries)
+        index = _Index()
+        for i, e in enumerate(self.entries):
+            qp = set()
+            for q in self._questions[i]:
+                qp |= self._pairs(q)
+            ap = set()
+            for text in [*e.answer.values(), *e.short.values()]:
+                for sent in split_clauses(text) if MAX_CLAUSES else [text]:
+                    ap |= self._pairs(analyze(sent))
+            for k in sorted(ap - qp):
+                index.add(k, i, ANSWER_CREDIT)
+            for k in sorted(qp):
+                index.add(k, i, 1.0)
+        index.freeze()
+        self._pair_index = index
+        self._pair_idf = {k: math.log(1 + n / index.df(k)) for k in index.keys}
+
+    def _pair_scores(self, tokens: Sequence[str], w_all: float) -> np.ndarray:
+        out = np.zeros(len(self.entries), np.float32)
+        for k in self._pairs(list(tokens)):
+            if k in self._pair_index:
+                idx, val = self._pair_index.get(k)
+                out[idx] += self._pair_idf[k] * val
+        return out / max(w_all, 1e-9)
 
     def _build_chars(self) -> None:
         n = len(self.entries)
@@ -295,23 +342,25 @@ class Matcher:
                 best = max(best, sum(w * reached.get(t, 0.0) for w, t in zip(ws, q)) / sum(ws))
         return best
 
-    def _combined(self, tokens: list[str], credits: dict, extra: Sequence[int] = ()) -> tuple[list[tuple[int, float]], dict]:
+    def _combined(self, tokens: list[str], credits: dict, extra: Sequence[int] = (),
+                  only: bool = False) -> tuple[list[tuple[int, float]], dict]:
         """Ranking score for the TOP_K FAQs (plus ``extra`` indices), best first."""
         n = len(self.entries)
         total, w_all, w_known = self._lex(tokens, credits, n)
         lex = total / max(w_all, 1e-9)
         reached = self._reached(tokens, credits)
         pre = WEIGHTS["lex"] * lex + WEIGHTS["char"] * self._char_scores(tokens)
+        if WEIGHTS.get("pair"):
+            pre = pre + WEIGHTS["pair"] * self._pair_scores(tokens, w_all)
         k = min(TOP_K, n)
-        top = set(np.argpartition(-pre, k - 1)[:k].tolist()) | set(extra)
+        top = set(extra) if only else set(np.argpartition(-pre, k - 1)[:k].tolist()) | set(extra)
         query = " ".join(tokens)
         out = []
         for i in top:
             fz = max((fuzz.token_set_ratio(query, q) for q in self._norm_questions[i]), default=0) / 100.0
             out.append((i, float(pre[i] + WEIGHTS["qcov"] * self._qcov(i, reached) + WEIGHTS["fuzzy"] * fz)))
         out.sort(key=lambda x: (-x[1], x[0]))
-        kcov = total / max(w_known, 1e-9)
-        return out, {"kcov": kcov, "reached": reached, "known": w_known}
+        return out, {"reached": reached, "known": w_known}
 
     def scores(self, tokens: list[str]) -> list[tuple[int, float]]:
         """(entry index, ranking score) for the TOP_K candidates, best first."""
@@ -333,32 +382,33 @@ class Matcher:
             clauses = [tokens]
         # Each sentence nominates its own best FAQs, so a question buried in a long message
         # still reaches the expensive scorers.
-        clause_stats, extra = [], set()
-        for ct in clauses:
+        extra: set[int] = set()
+        for ct in clauses if len(clauses) > 1 else ():
             total, _, w_known = self._lex(ct, credits, n)
-            kc = total / max(w_known, 1e-9)
-            clause_stats.append((kc, self._reached(ct, credits)))
-            if len(clauses) > 1 and w_known > 0:
+            if w_known > 0:
                 m = min(CLAUSE_TOP, n)
-                extra.update(np.argpartition(-kc, m - 1)[:m].tolist())
-        ranked, info = self._combined(tokens, credits, sorted(extra))
+                extra.update(np.argpartition(-total, m - 1)[:m].tolist())
+        ranked, _ = self._combined(tokens, credits, sorted(extra))
         pool = ranked[:POOL]
         if not pool:
             return []
-        clause = {i: max((float(kc[i]) + self._qcov(i, reached)) / 2 for kc, reached in clause_stats)
-                  for i, _ in pool}
-        known = math.log1p(sum(1 for t in tokens if credits[t][1] is not None))
+        # Best-sentence score: the full ranking score of every sentence and every pair of
+        # adjacent sentences (the question often leans on the sentence before it).
+        cscore = {i: sc for i, sc in pool}
+        if len(clauses) > 1:
+            windows = clauses + [list(dict.fromkeys(a + b)) for a, b in zip(clauses, clauses[1:])]
+            ids = [i for i, _ in pool]
+            for ct in windows:
+                for i, sc in self._combined(ct, credits, ids, only=True)[0]:
+                    cscore[i] = max(cscore[i], sc)
         admin = set(tokens) & self._admin
-        out = []
-        for i, s in pool:
-            others = [(s2, clause[j]) for j, s2 in pool if j != i]
-            best_other = max((o[0] for o in others), default=0.0)
-            best_other_clause = max((o[1] for o in others), default=0.0)
-            f = (s, s - best_other, float(info["kcov"][i]), self._qcov(i, info["reached"]),
-                 clause[i], clause[i] - best_other_clause, known)
-            out.append(PoolEntry(self.entries[i].id, tuple(round(x, 5) for x in f),
-                                 bool(admin) and not admin <= self._qsets[i]))
-        return out
+        cues = cue_categories(text)
+        if CUE_MODE == "block":
+            return [PoolEntry(self.entries[i].id, (round(sc, 5), round(cscore[i], 5)),
+                              (bool(admin) and not admin <= self._qsets[i]) or bool(cues - self._cues[i])) for i, sc in pool]
+        return [PoolEntry(self.entries[i].id, (round(sc, 5), round(cscore[i], 5),
+                                               float(bool(cues - self._cues[i]))),
+                          bool(admin) and not admin <= self._qsets[i]) for i, sc in pool]
 
     # ------------------------------------------------------------------ decision
 

@@ -116,6 +116,7 @@ class Lexicon:
     max_phrase: int
     stop_skeletons: frozenset[str] = frozenset()  # karty/krty/kerte -> like "karte"
     latin_keys: tuple[str, ...] = ()    # Latin variants for typo look-up (studnts -> student)
+    cues: dict[tuple[str, ...], str] = None  # escalation cue (one or more words) -> category
 
 
 def _add_variant(lex: Lexicon, variant: str, concept: str, skel_votes: dict) -> None:
@@ -128,7 +129,7 @@ def _add_variant(lex: Lexicon, variant: str, concept: str, skel_votes: dict) -> 
         return
     w = words[0]
     lex.concepts.setdefault(w, concept)
-    lex.folded.setdefault(stem(fold(w)), concept)
+    lex.folded.setdefault(fold(stem(w)), concept)
     sk = skeleton(w)
     if len(sk) >= 3 and len(w) >= 5:   # short words ("stem", "mark") collide too easily
         skel_votes.setdefault(sk, {}).setdefault(concept, []).append(fold(w))
@@ -159,6 +160,12 @@ def load_lexicon(path: str | None = None) -> Lexicon:
     # A skeleton shared by two concepts is ambiguous; only exact/folded lookups may use it.
     lex.skeletons = {sk: next(iter(c.items())) for sk, c in skel_votes.items() if len(c) == 1}
     lex.admin_hr = frozenset(data.get("admin_hr", []))
+    lex.cues = {}
+    for category, variants in (data.get("null_cues") or {}).items():
+        for v in variants:
+            words = tuple(lex.spelling.get(w, w) for w in tokenize(str(v)))
+            if words:
+                lex.cues.setdefault(words, str(category))
     roman_stop = {w for w in stop.get("roman_ur", []) if w not in set(stop.get("en", []))}
     stop_sk = {skeleton(w) for w in roman_stop} - set(skel_votes)
     lex.stop_skeletons = frozenset(sk for sk in stop_sk if len(sk) >= 3)
@@ -207,9 +214,9 @@ def _word(w: str, lex: Lexicon) -> str | None:
     if stem(w) in lex.concepts:
         return lex.concepts[stem(w)]
     f = fold(w)
-    if f in lex.stopwords:
+    if f in lex.stopwords or _LIGHT_VERB.match(w) or _LIGHT_VERB.match(f):
         return None
-    s = stem(f)
+    s = fold(stem(w))   # stem first: "unless"/"class" keep their double s from the stemmer
     if s in lex.folded:
         return lex.folded[s]
     sk = skeleton(w)
@@ -225,8 +232,16 @@ def _word(w: str, lex: Lexicon) -> str | None:
     return _inflected(w, lex) or _typo(s, lex) or s
 
 
+# Roman Urdu light verbs (do, be, give, take, go, stay, say, can, find) in any inflection,
+# causative or not (karwaun, krwati, hote, lete, kehta, sakein): they carry no topic.
+_LIGHT_VERB = re.compile(
+    r"^(?:k[ae]?r|ho|d[ei]|l[ei]|ja|r[ae]?h|k[ae]?h|s[ae]?k|pa)"
+    r"(?:w|wa|v|va)?"
+    r"(?:na|ne|ni|ta|te|ti|ty|tay|ya|ye|yi|aun|un|on|ein|en|ain|ega|egi|enge|ga|gi|ge|a|e|i|y|o)$")
+
 # Inflection endings: Roman Urdu verbs/plurals and their Urdu-script equivalents.
-_ROMAN_ENDINGS = ("ate", "ati", "ata", "ane", "ana", "te", "ti", "ta", "ne", "na", "ni", "en",
+_ROMAN_ENDINGS = ("wana", "wane", "wani", "wate", "wati", "wata", "waun", "wain", "wa",
+                  "ate", "ati", "ata", "ane", "ana", "aun", "te", "ti", "ta", "ne", "na", "ni", "en",
                   "in", "un", "on", "o", "e", "i", "y", "a")
 _URDU_ENDINGS = ("یاں", "یوں", "اتے", "اتی", "انا", "تے", "تی", "تا", "نا", "نے", "یں", "وں", "ے", "ی", "ا", "ہ")
 
@@ -250,8 +265,11 @@ def _typo(word: str, lex: Lexicon) -> str | None:
     """A misspelt lexicon word (one or two edits on a long word) still reaches its concept."""
     if len(word) < 5 or not word.isascii() or word.isdigit():
         return None
-    hit = process.extractOne(word, lex.latin_keys, scorer=fuzz.ratio, score_cutoff=86)
-    return lex.concepts[hit[0]] if hit else None
+    # Typos rarely change the first letter; without this "right" -> "bright", "other" -> "mother".
+    for key, _, _ in process.extract(word, lex.latin_keys, scorer=fuzz.ratio, score_cutoff=86, limit=5):
+        if key[0] == word[0]:
+            return lex.concepts[key]
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -285,6 +303,26 @@ def strip_greetings(text: str) -> str:
 
 def is_greeting_only(text: str) -> bool:
     return not analyze(text)
+
+
+@lru_cache(maxsize=4096)
+def cue_categories(text: str) -> frozenset[str]:
+    """Escalation-cue categories (``null_cues`` in the lexicon) the message contains."""
+    lex = load_lexicon()
+    words = [lex.spelling.get(w, w) for w in _expand(tokenize(text), lex)]
+    longest = max((len(k) for k in lex.cues), default=0)
+    found, i = set(), 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            cat = lex.cues.get(tuple(words[i:i + n]))
+            if cat:
+                if cat != "none":
+                    found.add(cat)
+                i += n
+                break
+        else:
+            i += 1
+    return frozenset(found)
 
 
 def admin_concepts(tokens) -> set[str]:

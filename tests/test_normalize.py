@@ -44,3 +44,18 @@ def test_detect_language():
     assert detect_language("بچے شور کرتے ہیں") == "ur"
     assert detect_language("bachay bohat shor karte hain kya karun") == "roman-ur"
     assert detect_language("How do I manage a noisy classroom?") == "en"
+
+
+def test_roman_urdu_light_verbs_in_any_inflection_are_dropped():
+    for w in ("karwaun", "krwati", "karwate", "hote", "lete", "kehta", "sakein", "jaun"):
+        assert analyze(w) == [], w
+    assert analyze("likhwate") == ["write"]          # causative of a content verb keeps its concept
+
+
+def test_typo_lookup_keeps_first_letter():
+    assert analyze("right") != ["smart"] and analyze("others") != ["parent"]
+    assert analyze("studnts") == ["student"]
+
+
+def test_stemming_before_folding_keeps_double_s():
+    assert analyze("unless") == ["unles"]           # not "unle"

@@ -3,6 +3,13 @@
 Run one; a second copy is a hot standby. Each tick first renews (or takes over) a lease row in the
 database with a conditional UPDATE, so two schedulers never both enqueue a tick's work; the jobs
 themselves claim their rows too, which is the real guarantee against sending twice.
+
+Jobs live in a persistent APScheduler job store in the application database (table `apscheduler_jobs`),
+in the Asia/Karachi time zone (settings.timezone): the weekly CPD hour is a cron trigger there, so a
+restart keeps its next run time and a run missed by less than its misfire grace still fires once.
+Stored jobs hold only picklable references (`workers.scheduler:scheduled_tick` and a dotted job name);
+the runtime and the lease of *this* process reach the job through its executor's threads, because a
+job store shared by two schedulers must not carry one process's lease in its arguments.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
 LEASE_SECONDS = 90  # a crashed leader is replaced within this long
+JOBSTORE_TABLE = "apscheduler_jobs"
 
 
 class SchedulerLease:
@@ -58,27 +66,93 @@ class SchedulerLease:
                             .values(expires_at=datetime(1970, 1, 1)))
 
 
-# Recurring work: (job id, seconds between runs, job to enqueue). The jobs are plain functions in workers.jobs.
+# Recurring work: (job id, seconds between runs, job to enqueue). The jobs are plain functions taking no
+# arguments. Other areas add their entries here:
+#   - inbound/outbound sweeper (backbone), ticket target-time checks (issue 5);
+#   - analytics (issue 6): add an interval entry here, or a NIGHTLY entry below for the nightly roll-up.
 RECURRING = [
     ("sweep-unprocessed", 30, "workers.jobs.sweep_unprocessed"),
     ("ticket-targets", 60, "workers.ticket_jobs.check_ticket_targets"),
 ]
+
+# Once a day at a local time: (job id, "HH:MM" in settings.timezone, job to enqueue).
+# Analytics' nightly roll-up goes here, e.g. ("analytics-nightly", "02:30", "analytics.jobs.nightly_rollup").
+NIGHTLY: list[tuple[str, str, str]] = []
+
+# CPD (issue 7): jobs that are told the time they fired for (the lease's clock), so a push is reproducible.
+CPD_PUSH = "workers.cpd_jobs.push_due_lessons"
+CPD_MISFIRE_GRACE = 3600  # a scheduler that was down at the CPD hour still fires it once within the hour
+CLOCKED_JOBS = {CPD_PUSH}
 
 
 def tick(rt, lease: SchedulerLease, func_path: str) -> bool:
     """One scheduler tick: enqueue `func_path` if this process holds the lease. Returns whether it did."""
     if not lease.acquire():
         return False
-    rt.enqueue(func_path, queue="low")
+    if func_path in CLOCKED_JOBS:
+        now = lease.clock()
+        rt.enqueue(func_path, now.isoformat(), job_id=f"{func_path}-{now:%Y%m%dT%H%M%S}", queue="low")
+    else:
+        rt.enqueue(func_path, queue="low")
     return True
 
 
-def build_scheduler(rt, scheduler_class, lease: SchedulerLease | None = None):
-    lease = lease or SchedulerLease(rt.db)
-    scheduler = scheduler_class(timezone=rt.settings.timezone)
-    for job_id, seconds, func_path in RECURRING:
-        scheduler.add_job(tick, "interval", seconds=seconds, args=(rt, lease, func_path), id=job_id,
-                          replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=seconds)
+# --- stored jobs reach this process's runtime and lease through the executor's threads ------------------
+
+_bound = threading.local()
+
+
+def _bind_thread(rt, lease) -> None:
+    _bound.rt, _bound.lease = rt, lease
+
+
+def scheduled_tick(func_path: str) -> bool:
+    """The callable stored in the job store: a tick for the scheduler whose executor runs it."""
+    rt, lease = getattr(_bound, "rt", None), getattr(_bound, "lease", None)
+    if rt is None:
+        log.warning("scheduled tick for %s outside a scheduler executor; skipped", func_path)
+        return False
+    return tick(rt, lease, func_path)
+
+
+def scheduler_jobs(settings) -> list[dict]:
+    """Every job this scheduler keeps, as add_job keyword arguments (fixed ids: replaced, never duplicated)."""
+    from helpdesk.cpd_rules import parse_schedule
+
+    ref = f"{__name__}:scheduled_tick"
+    common = dict(replace_existing=True, max_instances=1, coalesce=True)
+    jobs = [dict(id=job_id, func=ref, args=(func_path,), trigger="interval", seconds=seconds,
+                 misfire_grace_time=seconds, **common) for job_id, seconds, func_path in RECURRING]
+    for job_id, at, func_path in NIGHTLY:
+        hour, minute = (int(part) for part in at.split(":"))
+        jobs.append(dict(id=job_id, func=ref, args=(func_path,), trigger="cron", hour=hour, minute=minute,
+                         misfire_grace_time=CPD_MISFIRE_GRACE, **common))
+    # The CPD hour itself (default Monday 16:00 Karachi), plus a frequent check for lessons that fall due at
+    # other times: welcome-series lessons, and catching up after downtime. Both enqueue the same push, which
+    # sends only what is due and claims each subscription.
+    cron = parse_schedule(settings.cpd_schedule).cron
+    jobs.append(dict(id="cpd-hour", func=ref, args=(CPD_PUSH,), trigger="cron", misfire_grace_time=CPD_MISFIRE_GRACE,
+                     **cron, **common))
+    jobs.append(dict(id="cpd-due", func=ref, args=(CPD_PUSH,), trigger="interval", seconds=settings.cpd_check_seconds,
+                     misfire_grace_time=max(1, int(settings.cpd_check_seconds)), **common))
+    return jobs
+
+
+def build_scheduler(rt, scheduler_class, lease: SchedulerLease | None = None, *, persistent: bool = True,
+                    clock: Callable[[], datetime] | None = None):
+    """An APScheduler of `scheduler_class` with every job added, and the lease it ticks under."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    lease = lease or SchedulerLease(rt.db, clock=clock or utcnow)
+    jobstore = (SQLAlchemyJobStore(engine=rt.db.engine, tablename=JOBSTORE_TABLE) if persistent
+                else MemoryJobStore())
+    executor = ThreadPoolExecutor(4, pool_kwargs={"initializer": _bind_thread, "initargs": (rt, lease)})
+    scheduler = scheduler_class(timezone=rt.settings.timezone, jobstores={"default": jobstore},
+                                executors={"default": executor})
+    for job in scheduler_jobs(rt.settings):
+        scheduler.add_job(**job)
     return scheduler, lease
 
 
@@ -98,10 +172,10 @@ def run_scheduler(settings) -> None:
         lease.release()
 
 
-def start_background_scheduler(rt) -> threading.Thread | None:
-    """For `helpdesk demo`: the same recurring jobs on a background thread of the one process."""
+def start_background_scheduler(rt):
+    """For `helpdesk demo`: the same jobs on a background thread of the one process. Returns the scheduler."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler, _ = build_scheduler(rt, BackgroundScheduler)
     scheduler.start()
-    return None
+    return scheduler

@@ -22,13 +22,17 @@ class Teacher(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The channel the teacher last wrote on is the one we answer on.
     channel: Mapped[str] = mapped_column(String(10), default="sms")
-    language: Mapped[str] = mapped_column(String(10), default="en")  # reply language: en | ur
+    # Reply language: en | ur (Urdu script) | roman-ur (bot texts in Roman Urdu; see helpdesk.conversation).
+    language: Mapped[str] = mapped_column(String(10), default="en")
     language_chosen: Mapped[bool] = mapped_column(default=False)  # set by LANG: stop auto-detecting
     # The WhatsApp customer-service window is 24 h from the teacher's last inbound WhatsApp message.
     last_whatsapp_inbound_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
     opted_out_at: Mapped[datetime | None]
     blocked: Mapped[bool] = mapped_column(default=False)
+    welcomed_at: Mapped[datetime | None]  # first contact: the welcome and privacy notice went out
+    # DELETE MY DATA: the row stays (anonymous counts) with a tombstone instead of the number.
+    deleted_at: Mapped[datetime | None]
 
     # Profile (optional onboarding; all editable with PROFILE).
     name: Mapped[str | None] = mapped_column(String(120))

@@ -18,6 +18,6 @@ def register_blueprints(app: Flask) -> None:
 
 def _console_areas():
     """Console areas register their blueprint and menu entries. Listed here so there is one place to look."""
-    from helpdesk.web import admin
+    from helpdesk.web import admin, certificates, console, experts_admin, planner
 
-    return [admin.register]
+    return [admin.register, certificates.register, console.register, experts_admin.register, planner.register]

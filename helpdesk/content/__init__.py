@@ -1,0 +1,238 @@
+"""The bot's words, kept as data: messages, keywords, safeguarding rules and districts (YAML in this folder).
+
+Pure: no Flask, database or Twilio. Files are read once per process (`lru_cache`); editing them needs a
+restart of the web and worker processes, like any code change.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from knowledge_base.normalize import clean, fold
+
+HERE = Path(__file__).parent
+LANGUAGES = ("en", "ur", "roman-ur")
+TYPO_MIN_LENGTH = 5      # a one-letter slip in "stop" would be "shop": short words must match exactly
+TYPO_CUTOFF = 88         # fuzz.ratio; 'profle'->'profile' 92, 'unsubscibe'->'unsubscribe' 95, 'delete'->'delta' 73
+DISTRICT_CUTOFF = 85     # fuzz.WRatio: 'faisalbad', 'rawalpindy' and 'lahor' reach their districts
+
+
+class ContentError(ValueError):
+    pass
+
+
+def _load(name: str) -> dict:
+    path = HERE / name
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: must be a mapping")
+    return data
+
+
+# --------------------------------------------------------------------------- messages
+
+@lru_cache(maxsize=1)
+def messages() -> dict:
+    data = _load("messages.yaml")
+    for key, texts in data.items():
+        if key == "choices":
+            continue
+        missing = [lang for lang in LANGUAGES if not (texts or {}).get(lang)]
+        if missing:
+            raise ContentError(f"messages.yaml: '{key}' has no text for {', '.join(missing)}")
+    return data
+
+
+def text(key: str, language: str, channel: str = "whatsapp", **params) -> str:
+    entry = messages()[key]
+    if channel == "sms" and entry.get("sms"):
+        entry = entry["sms"]
+    template = entry.get(language) or entry["en"]
+    return template.format(**params) if params else template
+
+
+def choice_options(field: str) -> list[str]:
+    """The stored values of a profile choice, in menu order."""
+    return list(messages()["choices"][field])
+
+
+def choice_label(field: str, value: str, language: str) -> str:
+    labels = messages()["choices"][field].get(value)
+    if not labels:
+        return value
+    return labels.get(language) or labels["en"]
+
+
+# --------------------------------------------------------------------------- words
+
+def words_of(message: str) -> str:
+    """The message as comparable words: cleaned (case, Urdu letter variants), punctuation dropped,
+    repeated Latin letters folded so 'stoppp' and 'helppp' read as 'stop' and 'help'."""
+    tokens = re.findall(r"[a-z0-9]+|[\u0600-\u06ff]+", clean(message).replace("'", ""))
+    return " ".join(re.sub(r"(.)\1{2,}", r"\1", t) if t.isascii() else t for t in tokens)
+
+
+def _phrase_set(variants) -> frozenset[str]:
+    bad = [v for v in variants if not isinstance(v, (str, int))]
+    if bad:
+        raise ContentError(f"keywords.yaml: {bad!r} is not text (quote yes/no/on/off in YAML)")
+    return frozenset(words_of(str(v)) for v in variants if words_of(str(v)))
+
+
+@dataclass(frozen=True)
+class KeywordBook:
+    keywords: dict[str, frozenset[str]]
+    with_argument: frozenset[str]
+    answers: dict[str, frozenset[str]]
+    languages: dict[str, frozenset[str]]
+
+    def keyword(self, message: str) -> tuple[str, str] | None:
+        """(keyword, argument) when the whole message is a keyword, else None."""
+        words = words_of(message)
+        if not words:
+            return None
+        found = _lookup(words, self.keywords)
+        if found:
+            if found == "stop" and " " in words:
+                return None  # only a single word opts out
+            return found, ""
+        first, _, rest = words.partition(" ")
+        head = _lookup(first, {k: v for k, v in self.keywords.items() if k in self.with_argument})
+        if head and rest:
+            return head, rest
+        return None
+
+    def is_answer(self, message: str, kind: str) -> bool:
+        words = words_of(message)
+        return bool(words) and _lookup(words, {kind: self.answers[kind]}) == kind
+
+    def contains_answer(self, message: str, kind: str) -> bool:
+        """The phrase appears somewhere in the message ('sorry, samajh nahi aya')."""
+        words = f" {words_of(message)} "
+        return any(f" {phrase} " in words for phrase in self.answers[kind])
+
+    def language(self, argument: str) -> str | None:
+        return _lookup(words_of(argument), self.languages)
+
+
+def _lookup(words: str, table: dict[str, frozenset[str]]) -> str | None:
+    for name, variants in table.items():
+        if words in variants:
+            return name
+    if len(words) < TYPO_MIN_LENGTH or not words.isascii():
+        return None
+    best, best_score = None, 0.0
+    for name, variants in table.items():
+        for variant in variants:
+            if len(variant) >= TYPO_MIN_LENGTH and variant.count(" ") == words.count(" "):
+                score = fuzz.ratio(words, variant)
+                if score > best_score:
+                    best, best_score = name, score
+    return best if best_score >= TYPO_CUTOFF else None
+
+
+@lru_cache(maxsize=1)
+def keyword_book() -> KeywordBook:
+    data = _load("keywords.yaml")
+    return KeywordBook(
+        keywords={k: _phrase_set(v) for k, v in data["keywords"].items()},
+        with_argument=frozenset(data.get("with_argument", [])),
+        answers={k: _phrase_set(v) for k, v in data["answers"].items()},
+        languages={k: _phrase_set(v) for k, v in data["languages"].items()},
+    )
+
+
+# --------------------------------------------------------------------------- safeguarding
+
+@dataclass(frozen=True)
+class UrgencyRules:
+    patterns: tuple[tuple[str, tuple[str, ...]], ...]  # (category, words of the phrase)
+    max_gap: int
+
+    def category(self, message: str) -> str | None:
+        tokens = [_fold_word(t) for t in words_of(message).split()]
+        if not tokens:
+            return None
+        for category, phrase in self.patterns:
+            if _phrase_in(phrase, tokens, self.max_gap):
+                return category
+        return None
+
+
+def _fold_word(word: str) -> str:
+    return fold(word) if word.isascii() else word
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    if pattern.endswith("*"):
+        return token.startswith(pattern[:-1])
+    return token == pattern
+
+
+def _phrase_in(phrase: tuple[str, ...], tokens: list[str], max_gap: int) -> bool:
+    for start, token in enumerate(tokens):
+        if not _word_matches(phrase[0], token):
+            continue
+        position, ok = start, True
+        for word in phrase[1:]:
+            window = tokens[position + 1: position + 2 + max_gap]
+            hit = next((i for i, t in enumerate(window) if _word_matches(word, t)), None)
+            if hit is None:
+                ok = False
+                break
+            position += 1 + hit
+        if ok:
+            return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def urgency_rules() -> UrgencyRules:
+    data = _load("safeguarding.yaml")
+    patterns = []
+    for category, phrases in data["categories"].items():
+        for phrase in phrases:
+            words = []
+            for raw in str(phrase).split():
+                token = words_of(raw.rstrip("*"))
+                if token:
+                    words.append(_fold_word(token) + ("*" if raw.endswith("*") else ""))
+            if not words:
+                raise ContentError(f"safeguarding.yaml: empty pattern in {category}")
+            patterns.append((category, tuple(words)))
+    return UrgencyRules(tuple(patterns), int(data.get("max_gap", 3)))
+
+
+# --------------------------------------------------------------------------- districts
+
+@lru_cache(maxsize=1)
+def _district_names() -> dict[str, str]:
+    """Every spelling (as comparable words) -> the district's stored name."""
+    names: dict[str, str] = {}
+    for province, districts in _load("districts.yaml").items():
+        for spellings in districts:
+            for spelling in spellings:
+                names.setdefault(words_of(str(spelling)), str(spellings[0]))
+    return names
+
+
+def find_district(message: str) -> str | None:
+    words = words_of(message)
+    for prefix in ("district ", "zila ", "zilla ", "ضلع "):
+        words = words.removeprefix(prefix)
+    if not words:
+        return None
+    names = _district_names()
+    if words in names:
+        return names[words]
+    hit = process.extractOne(words, list(names), scorer=fuzz.WRatio, score_cutoff=DISTRICT_CUTOFF)
+    return names[hit[0]] if hit else None
+
+
+def district_count() -> int:
+    return len(set(_district_names().values()))

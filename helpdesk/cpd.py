@@ -1,0 +1,567 @@
+"""CPD hour: subscriptions, the weekly push, credit for DONE, belts and certificates (issue 7).
+
+The chat calls the contract functions (subscribe, unsubscribe, record_done, awaiting_reflection,
+progress_text). The scheduler enqueues `workers.cpd_jobs.push_due_lessons`, which marks due subscriptions
+as queued and enqueues one `push_batch` job per batch of subscriptions; each batch job claims every
+subscription with a conditional UPDATE of `next_lesson_at` (rowcount 1), so a duplicated job, a second
+scheduler or a retried batch never sends a lesson twice. Which lesson: see helpdesk.lesson_choice.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from helpdesk import cpd_rules, lesson_choice, outbound
+from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
+from helpdesk.privacy import mask_phone, pseudonym
+from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
+
+log = logging.getLogger(__name__)
+
+# A reply that is not a keyword counts as the reflection answer for this long after the lesson was sent.
+REFLECTION_WINDOW = timedelta(hours=72)
+# A batch job that was enqueued but never ran (Redis lost it) is picked up again after this long.
+REQUEUE_AFTER = timedelta(minutes=10)
+DISTRICT_NEEDS_WEEKS = 12
+DONE_WORDS = {"done", "ho gaya", "hogaya", "ho gya", "mukammal", "مکمل", "ہو گیا", "ہوگیا"}
+
+TEXTS = {
+    "en": {
+        "subscribed": "You are signed up for the CPD hour: short practical lessons to try in class. Your first "
+                      "lesson comes {first}, then one every {rhythm} at {time}. Reply DONE after trying one to "
+                      "earn CPD hours; CPD shows your hours; CPD OFF stops the lessons.",
+        "already": "You are already signed up for the CPD hour. Next lesson: {first}. CPD OFF stops the lessons.",
+        "unsubscribed": "CPD lessons are stopped. Your {hours} CPD hours are kept. Send CPD ON to start again.",
+        "not_subscribed": "You were not signed up for CPD lessons. Send CPD ON to start.",
+        "credited": "Well done! {minutes} minutes of CPD credited for \"{title}\". Total: {hours} hours "
+                    "({lessons} lessons).",
+        "thanks_reflection": "Thank you for sharing what happened in your class.",
+        "milestone": "Congratulations, you reached the {belt} belt! Your certificate: {url}",
+        "progress": "CPD hours so far: {hours} ({lessons} lessons completed).",
+        "belt": "Belt: {belt}.",
+        "next_belt": "{remaining} more hours to the {belt} belt.",
+        "pending": "Waiting for your DONE: \"{title}\".",
+        "next_lesson": "Next lesson: {when}.",
+        "off": "CPD lessons are off. Send CPD ON to start.",
+        "lesson_head": "CPD hour: {title} ({minutes} min)",
+        "try": "Try in class: {activity}",
+        "materials": "Materials: {materials}",
+        "reflect": "Reflect: {reflection}",
+        "footer": "Reply DONE when you have tried it (or answer the question above) to earn {minutes} CPD "
+                  "minutes. CPD OFF stops lessons.",
+        "sms_footer": "Reply DONE for {minutes} CPD min. CPD OFF stops.",
+        "week": "week", "two_weeks": "two weeks", "tomorrow": "tomorrow",
+    },
+    "ur": {
+        "subscribed": "آپ سی پی ڈی گھنٹے میں شامل ہو گئے ہیں: کلاس میں آزمانے کے لیے مختصر عملی اسباق۔ پہلا سبق "
+                      "{first} آئے گا، پھر ہر {rhythm} {time} بجے۔ سبق آزمانے کے بعد DONE لکھیں اور سی پی ڈی گھنٹے "
+                      "حاصل کریں؛ CPD لکھ کر اپنے گھنٹے دیکھیں؛ CPD OFF سے اسباق بند کریں۔",
+        "already": "آپ پہلے سے سی پی ڈی گھنٹے میں شامل ہیں۔ اگلا سبق: {first}۔ CPD OFF سے اسباق بند کریں۔",
+        "unsubscribed": "سی پی ڈی اسباق بند کر دیے گئے۔ آپ کے {hours} سی پی ڈی گھنٹے محفوظ ہیں۔ دوبارہ شروع کرنے "
+                        "کے لیے CPD ON بھیجیں۔",
+        "not_subscribed": "آپ سی پی ڈی اسباق میں شامل نہیں تھے۔ شروع کرنے کے لیے CPD ON بھیجیں۔",
+        "credited": "شاباش! \"{title}\" کے {minutes} منٹ سی پی ڈی میں شامل کر دیے گئے۔ کل: {hours} گھنٹے "
+                    "({lessons} اسباق)۔",
+        "thanks_reflection": "اپنی کلاس کا تجربہ بتانے کا شکریہ۔",
+        "milestone": "مبارک ہو، آپ نے {belt} بیلٹ حاصل کر لی! آپ کا سرٹیفکیٹ: {url}",
+        "progress": "اب تک سی پی ڈی گھنٹے: {hours} ({lessons} اسباق مکمل)۔",
+        "belt": "بیلٹ: {belt}۔",
+        "next_belt": "{belt} بیلٹ کے لیے مزید {remaining} گھنٹے۔",
+        "pending": "آپ کے DONE کا انتظار ہے: \"{title}\"۔",
+        "next_lesson": "اگلا سبق: {when}۔",
+        "off": "سی پی ڈی اسباق بند ہیں۔ شروع کرنے کے لیے CPD ON بھیجیں۔",
+        "lesson_head": "سی پی ڈی گھنٹہ: {title} ({minutes} منٹ)",
+        "try": "کلاس میں آزمائیں: {activity}",
+        "materials": "سامان: {materials}",
+        "reflect": "غور کریں: {reflection}",
+        "footer": "آزمانے کے بعد DONE لکھیں (یا اوپر کے سوال کا جواب دیں) اور {minutes} منٹ سی پی ڈی حاصل کریں۔ "
+                  "CPD OFF سے اسباق بند۔",
+        "sms_footer": "مکمل ہونے پر DONE لکھیں: {minutes} منٹ سی پی ڈی۔",
+        "week": "ہفتے", "two_weeks": "دو ہفتے", "tomorrow": "کل",
+    },
+}
+
+
+def _t(lang: str, key: str, **values) -> str:
+    return (TEXTS.get(lang) or TEXTS["en"])[key].format(**values)
+
+
+def _lang(teacher: Teacher) -> str:
+    return "ur" if teacher.language == "ur" else "en"
+
+
+# --- catalogue and schedule ------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _load(directory: str) -> tuple[Lesson, ...]:
+    return tuple(load_lessons(Path(directory)))
+
+
+def lessons(rt=None) -> tuple[Lesson, ...]:
+    directory = (rt.settings.extra.get("lessons_dir") if rt is not None else None) or LESSONS_DIR
+    return _load(str(directory))
+
+
+def lesson_by_id(rt, lesson_id: str) -> Lesson | None:
+    return next((lesson for lesson in lessons(rt) if lesson.id == lesson_id), None)
+
+
+def schedule(rt) -> cpd_rules.Schedule:
+    return cpd_rules.parse_schedule(rt.settings.cpd_schedule)
+
+
+def _next_due(rt, position: int, joined_at: datetime, previous_at: datetime) -> datetime:
+    """When lesson number `position` (0-based) of a subscription is due."""
+    return cpd_rules.following_lesson_at(position, joined_at, previous_at,
+                                         tuple(rt.settings.cpd_welcome_offsets_days), schedule(rt),
+                                         rt.settings.timezone)
+
+
+def _local_text(rt, when: datetime, lang: str) -> str:
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    local = when.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(rt.settings.timezone))
+    return local.strftime("%a %d %b %H:%M")
+
+
+# --- the chat contract -----------------------------------------------------------------------------------
+
+def subscription_of(session: Session, teacher: Teacher) -> Subscription | None:
+    return session.scalars(select(Subscription).where(Subscription.teacher_id == teacher.id)).first()
+
+
+def subscribe(session: Session, rt, teacher: Teacher, now: datetime | None = None) -> str:
+    """CPD ON. A first subscription starts the welcome series; coming back resumes the weekly hour."""
+    now = now or utcnow()
+    lang = _lang(teacher)
+    sub = subscription_of(session, teacher)
+    if sub is not None and sub.active and sub.next_lesson_at is not None:
+        return _t(lang, "already", first=_local_text(rt, sub.next_lesson_at, lang))
+    if sub is None:
+        sub = Subscription(teacher_id=teacher.id, joined_at=now, series_position=0, active=True)
+        session.add(sub)
+        sub.next_lesson_at = _next_due(rt, 0, now, now)
+    else:
+        sub.active, sub.cancelled_at = True, None
+        # A returning teacher skips the rest of the welcome series: it is for newcomers.
+        sub.series_position = max(sub.series_position, len(rt.settings.cpd_welcome_offsets_days))
+        sub.next_lesson_at = cpd_rules.next_slot(now, schedule(rt), rt.settings.timezone)
+    sub.updated_at = now
+    session.flush()
+    rhythm = _t(lang, "two_weeks" if schedule(rt).every_weeks == 2 else "week")
+    sched = schedule(rt)
+    day = ",".join(cpd_rules.DAYS[d].title() for d in sched.days)
+    return _t(lang, "subscribed", first=_local_text(rt, sub.next_lesson_at, lang), rhythm=rhythm,
+              time=f"{day} {sched.at:%H:%M}")
+
+
+def unsubscribe(session: Session, rt, teacher: Teacher, now: datetime | None = None) -> str:
+    """CPD OFF. Credit earned is kept."""
+    now = now or utcnow()
+    lang = _lang(teacher)
+    sub = subscription_of(session, teacher)
+    if sub is None or not sub.active:
+        return _t(lang, "not_subscribed")
+    sub.active, sub.next_lesson_at, sub.cancelled_at, sub.updated_at = False, None, now, now
+    session.flush()
+    return _t(lang, "unsubscribed", hours=cpd_rules.hours_text(credited_minutes(session, teacher.id)))
+
+
+def pending_delivery(session: Session, teacher: Teacher) -> LessonDelivery | None:
+    """The latest lesson, if it is not credited yet (only the latest one can be credited)."""
+    latest = session.scalars(
+        select(LessonDelivery).where(LessonDelivery.teacher_id == teacher.id)
+        .order_by(LessonDelivery.sent_at.desc(), LessonDelivery.id.desc()).limit(1)
+    ).first()
+    return latest if latest is not None and latest.completed_at is None else None
+
+
+def awaiting_reflection(session: Session, teacher: Teacher, now: datetime | None = None) -> bool:
+    """True while the latest lesson is uncredited and was sent within REFLECTION_WINDOW: a free-text reply
+    then is the answer to its reflection prompt (DONE credits a lesson at any time)."""
+    pending = pending_delivery(session, teacher)
+    return (pending is not None and pending.awaiting_reflection
+            and (now or utcnow()) - pending.sent_at < REFLECTION_WINDOW)
+
+
+def is_done_word(text: str) -> bool:
+    return " ".join(text.strip().lower().rstrip(".!۔").split()) in DONE_WORDS
+
+
+def record_done(session: Session, rt, teacher: Teacher, text: str, now: datetime | None = None) -> str | None:
+    """DONE or a reflection answer: credit the pending lesson's minutes. None when no lesson is pending."""
+    now = now or utcnow()
+    pending = pending_delivery(session, teacher)
+    if pending is None:
+        return None
+    lesson = lesson_by_id(rt, pending.lesson_id)
+    minutes = lesson.minutes if lesson is not None else _fallback_minutes()
+    reflection = None if is_done_word(text) else text.strip()[:2000] or None
+    claimed = session.execute(
+        update(LessonDelivery).where(LessonDelivery.id == pending.id, LessonDelivery.completed_at.is_(None))
+        .values(completed_at=now, minutes_credited=minutes, awaiting_reflection=False, reflection=reflection)
+    ).rowcount
+    if claimed != 1:
+        return None  # credited by a concurrent DONE
+    before = credited_minutes(session, teacher.id)
+    session.add(CpdCredit(teacher_id=teacher.id, delivery_id=pending.id, lesson_id=pending.lesson_id,
+                          minutes=minutes, credited_at=now))
+    session.flush()
+    session.expire(pending)
+    after = before + minutes
+    lessons_done = credited_lessons(session, teacher.id)
+    lang = _lang(teacher)
+    title = lesson.text("title", lang) if lesson is not None else pending.lesson_id
+    lines = []
+    if reflection:
+        lines.append(_t(lang, "thanks_reflection"))
+    lines.append(_t(lang, "credited", minutes=minutes, title=title, hours=cpd_rules.hours_text(after),
+                    lessons=lessons_done))
+    crossed = cpd_rules.belts_crossed(before, after)
+    certificates = [issue_certificate(session, rt, teacher, level, lessons_done, after, now) for level in crossed]
+    if certificates:
+        top = certificates[-1]
+        lines.append(_t(lang, "milestone", belt=cpd_rules.belt_name(top.level, lang),
+                        url=certificate_url(rt, top.code)))
+    return "\n".join(lines)
+
+
+def _fallback_minutes() -> int:
+    # A lesson removed from the catalogue after it was sent still earns the shortest lesson's credit.
+    from knowledge_base.lessons import MIN_MINUTES
+
+    return MIN_MINUTES
+
+
+def credited_minutes(session: Session, teacher_id: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(CpdCredit.minutes), 0))
+                              .where(CpdCredit.teacher_id == teacher_id)) or 0)
+
+
+def credited_lessons(session: Session, teacher_id: int) -> int:
+    return int(session.scalar(select(func.count(CpdCredit.id)).where(CpdCredit.teacher_id == teacher_id)) or 0)
+
+
+def progress_text(session: Session, teacher: Teacher) -> str:
+    """The answer to `CPD`: hours so far, belt, the next belt, and what comes next."""
+    lang = _lang(teacher)
+    minutes = credited_minutes(session, teacher.id)
+    lines = [_t(lang, "progress", hours=cpd_rules.hours_text(minutes),
+                lessons=credited_lessons(session, teacher.id))]
+    belt = cpd_rules.belt_for(minutes)
+    if belt:
+        lines.append(_t(lang, "belt", belt=cpd_rules.belt_name(belt, lang)))
+    upcoming = cpd_rules.next_belt(minutes)
+    if upcoming:
+        slug, hours = upcoming
+        lines.append(_t(lang, "next_belt", belt=cpd_rules.belt_name(slug, lang),
+                        remaining=f"{hours - minutes / 60:.1f}"))
+    pending = pending_delivery(session, teacher)
+    if pending is not None:
+        from helpdesk import runtime
+
+        lesson = lesson_by_id(runtime.current(), pending.lesson_id)
+        lines.append(_t(lang, "pending", title=lesson.text("title", lang) if lesson else pending.lesson_id))
+    sub = subscription_of(session, teacher)
+    if sub is not None and sub.active and sub.next_lesson_at is not None:
+        from helpdesk import runtime
+
+        lines.append(_t(lang, "next_lesson", when=_local_text(runtime.current(), sub.next_lesson_at, lang)))
+    else:
+        lines.append(_t(lang, "off"))
+    return "\n".join(lines)
+
+
+# --- certificates ----------------------------------------------------------------------------------------
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud and typed
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"CPD-{raw[:4]}-{raw[4:]}"
+
+
+def public_label(rt, teacher: Teacher) -> str:
+    """Initials of the name the teacher gave, else a pseudonymous label: never the number."""
+    words = [word for word in (teacher.name or "").replace(".", " ").split() if word[:1].isalpha()]
+    if words:
+        return ".".join(word[0].upper() for word in words[:3]) + "."
+    from helpdesk.privacy import pseudonym_key
+
+    return f"Teacher {pseudonym(teacher.phone, pseudonym_key(rt.settings))[:6].upper()}"
+
+
+def issue_certificate(session: Session, rt, teacher: Teacher, level: str, lessons_done: int, minutes: int,
+                      now: datetime) -> Certificate:
+    existing = session.scalars(select(Certificate).where(Certificate.teacher_id == teacher.id,
+                                                         Certificate.level == level)).first()
+    if existing is not None:
+        return existing
+    certificate = Certificate(teacher_id=teacher.id, level=level, code=new_code(), label=public_label(rt, teacher),
+                              lessons=lessons_done, minutes=minutes, issued_at=now)
+    session.add(certificate)
+    session.flush()
+    log.info("certificate %s (%s belt) issued to %s", certificate.code, level, mask_phone(teacher.phone))
+    return certificate
+
+
+def certificate_url(rt, code: str) -> str:
+    return f"{rt.settings.public_base_url or ''}/certificates/{code}"
+
+
+# --- choosing ----------------------------------------------------------------------------------------------
+
+def lesson_facts(rt) -> list[lesson_choice.LessonFacts]:
+    return [lesson_choice.LessonFacts(lesson.id, lesson.area, lesson.subjects, lesson.grades)
+            for lesson in lessons(rt)]
+
+
+def grade_bands_of(teacher: Teacher) -> tuple[str, ...]:
+    try:
+        from analytics.taxonomy import LEVEL_TO_BAND
+    except ImportError:  # analytics not installed: accept band slugs as they are
+        LEVEL_TO_BAND = {}
+    level = (teacher.school_level or "").strip().lower()
+    if not level:
+        return ()
+    bands = [LEVEL_TO_BAND.get(part.strip(), part.strip()) for part in level.replace("/", ",").split(",")]
+    return tuple(band for band in bands if band)
+
+
+def subjects_of(teacher: Teacher) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in (teacher.subjects or "").split(",") if part.strip())
+
+
+def recent_topics(session: Session, rt, teachers: list[Teacher], now: datetime) -> dict[int, tuple]:
+    """Teacher id -> ((area, questions), ...) from the analytics interactions of the last RECENT_WEEKS weeks."""
+    from analytics.models import Interaction
+    from helpdesk.privacy import pseudonym_key
+
+    key = pseudonym_key(rt.settings)
+    by_key = {pseudonym(teacher.phone, key): teacher.id for teacher in teachers}
+    since = now - timedelta(weeks=lesson_choice.RECENT_WEEKS)
+    rows: dict[int, list] = {}
+    keys = list(by_key)
+    for start in range(0, len(keys), 900):  # SQLite allows 999 bound parameters by default on old builds
+        chunk = keys[start:start + 900]
+        for teacher_key, area, created_at in session.execute(
+            select(Interaction.teacher_key, Interaction.area, Interaction.created_at)
+            .where(Interaction.teacher_key.in_(chunk), Interaction.created_at >= since,
+                   Interaction.created_at <= now, Interaction.area != "")
+        ):
+            rows.setdefault(by_key[teacher_key], []).append((area, created_at))
+    return {teacher_id: lesson_choice.rank_topics(pairs) for teacher_id, pairs in rows.items()}
+
+
+def district_needs(session: Session, rt, district: str | None, now: datetime) -> tuple[str, ...]:
+    """Top needs (areas) of a district, best first, from the analytics needs assessment."""
+    if not district:
+        return ()
+    try:
+        from analytics import needs as needs_module
+    except ImportError:
+        needs_module = None
+    top = getattr(needs_module, "district_top_needs", None) if needs_module else None
+    if top is not None:
+        return tuple(top(session, district, now=now))
+    return _district_needs_from_interactions(session, district, now)
+
+
+def _district_needs_from_interactions(session: Session, district: str, now: datetime) -> tuple[str, ...]:
+    # Until analytics offers a needs-assessment query: areas ranked by how many distinct teachers of the
+    # district asked about them in the last 12 weeks (then by questions), the same ordering a planner sees.
+    from analytics.models import Interaction
+
+    since = now - timedelta(weeks=DISTRICT_NEEDS_WEEKS)
+    rows = session.execute(
+        select(Interaction.area, func.count(func.distinct(Interaction.teacher_key)), func.count(Interaction.id))
+        .where(Interaction.district == district, Interaction.created_at >= since, Interaction.created_at <= now,
+               Interaction.area != "")
+        .group_by(Interaction.area)
+    ).all()
+    rows.sort(key=lambda row: (-row[1], -row[2], row[0]))
+    return tuple(area for area, _, _ in rows[:5])
+
+
+def sent_lessons(session: Session, teacher_ids: list[int]) -> dict[int, set[str]]:
+    sent: dict[int, set[str]] = {}
+    for start in range(0, len(teacher_ids), 900):
+        chunk = teacher_ids[start:start + 900]
+        for teacher_id, lesson_id in session.execute(
+            select(LessonDelivery.teacher_id, LessonDelivery.lesson_id).where(LessonDelivery.teacher_id.in_(chunk))
+        ):
+            sent.setdefault(teacher_id, set()).add(lesson_id)
+    return sent
+
+
+class _NeedsCache:
+    def __init__(self, session, rt, now):
+        self.session, self.rt, self.now, self.cache = session, rt, now, {}
+
+    def __call__(self, district: str | None) -> tuple[str, ...]:
+        if district not in self.cache:
+            self.cache[district] = district_needs(self.session, self.rt, district, self.now)
+        return self.cache[district]
+
+
+def teacher_facts(teacher: Teacher, sent: set[str], topics: tuple, needs: tuple) -> lesson_choice.TeacherFacts:
+    return lesson_choice.TeacherFacts(sent=frozenset(sent), recent_topics=topics, district=teacher.district,
+                                      district_needs=needs, subjects=subjects_of(teacher),
+                                      grade_bands=grade_bands_of(teacher))
+
+
+def choose_for(session: Session, rt, teacher: Teacher, now: datetime | None = None) -> lesson_choice.Choice | None:
+    """The lesson this teacher would get next, and why (for `helpdesk cpd preview`)."""
+    now = now or utcnow()
+    facts = teacher_facts(teacher, sent_lessons(session, [teacher.id]).get(teacher.id, set()),
+                          recent_topics(session, rt, [teacher], now).get(teacher.id, ()),
+                          district_needs(session, rt, teacher.district, now))
+    return lesson_choice.choose_lesson(lesson_facts(rt), facts)
+
+
+# --- the push ----------------------------------------------------------------------------------------------
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    templates: int = 0
+    skipped: int = 0  # opted out, blocked, or the catalogue is exhausted
+    lost_claims: int = 0  # another job got there first
+    planned: list | None = None  # dry run: (subscription id, masked phone, lesson id, tier)
+
+
+def due_subscription_ids(session: Session, now: datetime) -> list[int]:
+    """Every active subscription due by `now` (dry runs and reports; the push uses select_due_for_push)."""
+    query = select(Subscription.id).where(Subscription.active.is_(True), Subscription.next_lesson_at <= now)
+    return list(session.scalars(query.order_by(Subscription.next_lesson_at, Subscription.id)))
+
+
+def select_due_for_push(session: Session, now: datetime) -> list[int]:
+    """Due subscriptions with no batch job in flight (or one enqueued over REQUEUE_AFTER ago); marks them.
+
+    Not the claim (the batch job claims): this only keeps the minutely check from enqueuing the same
+    subscriptions again while their batch waits in the queue.
+    """
+    ids = list(session.scalars(
+        select(Subscription.id)
+        .where(Subscription.active.is_(True), Subscription.next_lesson_at <= now,
+               or_(Subscription.queued_at.is_(None), Subscription.queued_at < Subscription.next_lesson_at,
+                   Subscription.queued_at < now - REQUEUE_AFTER))
+        .order_by(Subscription.next_lesson_at, Subscription.id)
+    ))
+    for start in range(0, len(ids), 900):
+        session.execute(update(Subscription).where(Subscription.id.in_(ids[start:start + 900]))
+                        .values(queued_at=now), execution_options={"synchronize_session": False})
+    return ids
+
+
+def push_batch(session: Session, rt, subscription_ids: list[int], now: datetime, *,
+               dry_run: bool = False) -> BatchResult:
+    """Claim each subscription and queue its lesson through the one send path, all in the caller's transaction."""
+    result = BatchResult(planned=[] if dry_run else None)
+    pairs = session.execute(
+        select(Subscription, Teacher).join(Teacher, Teacher.id == Subscription.teacher_id)
+        .where(Subscription.id.in_(subscription_ids), Subscription.active.is_(True),
+               Subscription.next_lesson_at <= now)
+        .order_by(Subscription.id)
+    ).all()
+    if not pairs:
+        return result
+    teachers = [teacher for _, teacher in pairs]
+    sent = sent_lessons(session, [teacher.id for teacher in teachers])
+    topics = recent_topics(session, rt, teachers, now)
+    needs = _NeedsCache(session, rt, now)
+    facts_of_lessons = lesson_facts(rt)
+    for sub, teacher in pairs:
+        choice = lesson_choice.choose_lesson(facts_of_lessons, teacher_facts(
+            teacher, sent.get(teacher.id, set()), topics.get(teacher.id, ()), needs(teacher.district)))
+        if dry_run:
+            result.planned.append((sub.id, mask_phone(teacher.phone), choice.lesson_id if choice else None,
+                                   choice.tier if choice else "none"))
+            continue
+        if not _claim(session, rt, sub, now):
+            result.lost_claims += 1
+            continue
+        result.claimed += 1
+        if teacher.opted_out_at is not None or teacher.blocked:
+            sub.active, sub.next_lesson_at = False, None  # STOP ends CPD lessons too
+            result.skipped += 1
+            continue
+        if choice is None:
+            result.skipped += 1
+            continue
+        lesson = lesson_by_id(rt, choice.lesson_id)
+        used_template = deliver(session, rt, teacher, lesson, choice, now,
+                                series="welcome" if sub.series_position <= len(rt.settings.cpd_welcome_offsets_days)
+                                else "weekly")
+        result.sent += 1
+        result.templates += int(used_template)
+    return result
+
+
+def _claim(session: Session, rt, sub: Subscription, now: datetime) -> bool:
+    """The guarantee against sending twice: move next_lesson_at forward only if it still holds what we read."""
+    due_at = sub.next_lesson_at
+    # Lessons missed while the service was down are not all sent at once: the next one is scheduled from now.
+    following = _next_due(rt, sub.series_position + 1, sub.joined_at, max(due_at, now - timedelta(days=1)))
+    if following <= now:
+        following = cpd_rules.next_slot(now, schedule(rt), rt.settings.timezone)
+    # Core on the session's connection: the ORM's per-statement bookkeeping (and an autoflush of the lessons
+    # queued so far) cost about three times as much, and a push makes one of these per teacher.
+    claimed = session.connection().execute(
+        update(Subscription.__table__)
+        .where(Subscription.id == sub.id, Subscription.active.is_(True), Subscription.next_lesson_at == due_at)
+        .values(next_lesson_at=following, series_position=Subscription.series_position + 1, updated_at=now)
+    ).rowcount
+    if claimed == 1:
+        sub.next_lesson_at, sub.series_position = following, sub.series_position + 1
+    return claimed == 1
+
+
+def deliver(session: Session, rt, teacher: Teacher, lesson: Lesson, choice: lesson_choice.Choice,
+            now: datetime, series: str = "weekly") -> bool:
+    """Queue one lesson for one teacher. Returns True when the WhatsApp template went first."""
+    lang = _lang(teacher)
+    channel = teacher.channel
+    via_template = False
+    if channel == "whatsapp" and not outbound.whatsapp_window_open(teacher, now):
+        template_sid = rt.settings.whatsapp_lesson_template_sid
+        if template_sid:
+            # Outside the 24-hour window only an approved template may go out. The lesson below is then held
+            # by send_outbound and released when the teacher replies (outbound.release_held); kind "template"
+            # also stops send_outbound from adding the answer-ready template.
+            first_name = (teacher.name or "").split()[0] if teacher.name else ""
+            outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
+                                   content_sid=template_sid,
+                                   content_variables={"1": first_name, "2": lesson.text("title", lang)})
+            via_template = True
+    body = sms_text(lesson, lang) if channel == "sms" else whatsapp_text(lesson, lang)
+    outbound.queue_message(session, teacher=teacher, body=body, kind="lesson")
+    session.add(LessonDelivery(teacher_id=teacher.id, lesson_id=lesson.id, area=lesson.area, series=series,
+                               reason=choice.tier, channel=channel, via_template=via_template, sent_at=now,
+                               awaiting_reflection=True))
+    return via_template
+
+
+def whatsapp_text(lesson: Lesson, lang: str) -> str:
+    blocks = [f"*{_t(lang, 'lesson_head', title=lesson.text('title', lang), minutes=lesson.minutes)}*",
+              *lesson.text("parts", lang),
+              _t(lang, "try", activity=lesson.text("activity", lang)),
+              _t(lang, "materials", materials=lesson.text("materials", lang)),
+              _t(lang, "reflect", reflection=lesson.text("reflection", lang)),
+              _t(lang, "footer", minutes=lesson.minutes)]
+    return "\n\n".join(blocks)
+
+
+def sms_text(lesson: Lesson, lang: str) -> str:
+    return f"{lesson.text('sms', lang)}\n{_t(lang, 'sms_footer', minutes=lesson.minutes)}"

@@ -1,0 +1,157 @@
+"""The FAQ loop: expert answers become proposed FAQ entries; a lead edits and approves them; approved entries
+are kept in the database (`FaqRecord`, knowledge-base entry format) and join the live matcher at once.
+"""
+from __future__ import annotations
+
+import re
+
+import yaml
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from helpdesk import tickets
+from helpdesk.models import FaqRecord, utcnow
+from helpdesk.models.tickets import Expert, FaqProposal, Ticket
+from knowledge_base.loader import FaqEntry, KnowledgeBaseError, entries_from_dicts, export_yaml
+
+PROPOSAL_KINDS = ("new", "improve", "phrasing")
+
+
+class ProposalError(ValueError):
+    pass
+
+
+def validate(data: dict) -> FaqEntry:
+    """The same validation as a YAML file: a proposal that would break the knowledge base is refused."""
+    try:
+        return entries_from_dicts([data], source="<proposal>")[0]
+    except KnowledgeBaseError as exc:
+        raise ProposalError(str(exc)) from None
+
+
+def entry_data(entry: FaqEntry) -> dict:
+    # Through the exporter, so the dict is exactly what a YAML file would hold.
+    return yaml.safe_load(export_yaml([entry]))["faqs"][0]
+
+
+def new_faq_id(session: Session, rt, question: str) -> str:
+    words = re.findall(r"[a-z0-9]+", question.lower())[:5] or ["faq"]
+    base = "expert-" + "-".join(words)
+    taken = {e.id for e in rt.knowledge.entries()} | set(session.scalars(select(FaqRecord.faq_id)))
+    taken |= set(session.scalars(select(FaqProposal.faq_id).where(FaqProposal.status == "pending")))
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def propose_entry(session: Session, rt, *, proposed_by: str, question: str, answer_en: str,
+                  answer_ur: str = "", area: str, subject: str | None = None,
+                  grade_bands: list[str] | None = None,
+                  faq_id: str | None = None, ticket: Ticket | None = None) -> FaqProposal:
+    """A new FAQ (faq_id None) or an improved version of an existing one (faq_id given)."""
+    data: dict = {"id": faq_id or new_faq_id(session, rt, question), "topic": area}
+    if subject:
+        data["subject"] = subject
+    if grade_bands:
+        data["grades"] = list(grade_bands)
+    questions = [question.strip()]
+    existing = rt.knowledge.view().entry(faq_id) if faq_id else None
+    if faq_id and existing is None:
+        raise ProposalError(f"There is no FAQ {faq_id} to improve.")
+    if existing is not None:
+        questions = list(existing.questions) + [q for q in questions if q and q not in existing.questions]
+    data["questions"] = [q for q in questions if q]
+    answers = (("en", answer_en), ("ur", answer_ur))
+    data["answer"] = {lang: text.strip() for lang, text in answers if text.strip()}
+    validate(data)
+    proposal = FaqProposal(ticket_id=ticket.id if ticket else None, kind="improve" if existing else "new",
+                           faq_id=data["id"], data=data, proposed_by=proposed_by)
+    session.add(proposal)
+    session.flush()
+    if ticket is not None:
+        tickets.record(session, ticket, proposed_by, "faq proposed", f"{proposal.kind} FAQ {proposal.faq_id}")
+    return proposal
+
+
+def propose_phrasing(session: Session, rt, ticket: Ticket, faq_id: str,
+                     proposed_by: str) -> FaqProposal | None:
+    """The teacher's own wording as a new question of an existing FAQ: how the matcher learns how teachers
+    really write."""
+    entry = rt.knowledge.view().entry(faq_id)
+    if entry is None:
+        raise ProposalError(f"There is no FAQ {faq_id}.")
+    wording = " ".join(ticket.question.split())
+    if wording in entry.questions:
+        return None
+    data = entry_data(entry)
+    data["questions"] = list(entry.questions) + [wording]
+    validate(data)
+    proposal = FaqProposal(ticket_id=ticket.id, kind="phrasing", faq_id=faq_id, data=data,
+                           proposed_by=proposed_by)
+    session.add(proposal)
+    session.flush()
+    tickets.record(session, ticket, proposed_by, "faq proposed",
+                   f"teacher's wording as a phrasing of {faq_id}")
+    return proposal
+
+
+def answer_with_faq(session: Session, rt, ticket: Ticket, faq_id: str, *, actor: str,
+                    expert: Expert | None = None) -> FaqProposal | None:
+    """Answer by linking an existing FAQ: its answer goes to the teacher, and the question's wording is
+    proposed as a new phrasing of that FAQ."""
+    view = rt.knowledge.view()
+    if view.entry(faq_id) is None:
+        raise tickets.TicketError(f"There is no FAQ {faq_id}.")
+    answer = view.answer(faq_id, ticket.teacher.language, ticket.teacher.channel)
+    tickets.relay_answer(session, rt, ticket, answer=answer, actor=actor, expert=expert, faq_id=faq_id)
+    return propose_phrasing(session, rt, ticket, faq_id, actor)
+
+
+def approve(session: Session, rt, proposal: FaqProposal, reviewer: str,
+            data: dict | None = None) -> FaqRecord:
+    """Approve (optionally with the lead's edits): write the FaqRecord and refresh the live matcher."""
+    if proposal.status != "pending":
+        raise ProposalError(f"Proposal {proposal.id} is already {proposal.status}.")
+    data = dict(data or proposal.data)
+    if data.get("id") != proposal.faq_id:
+        raise ProposalError("The FAQ id cannot be changed while reviewing.")
+    validate(data)
+    now = utcnow()
+    record = session.scalars(select(FaqRecord).where(FaqRecord.faq_id == proposal.faq_id)).first()
+    if record is None:
+        record = FaqRecord(faq_id=proposal.faq_id, data=data)
+        session.add(record)
+    record.data, record.approved_by, record.approved_at, record.updated_at = data, reviewer, now, now
+    proposal.data, proposal.status = data, "approved"
+    proposal.reviewed_by, proposal.reviewed_at = reviewer, now
+    session.flush()
+    if proposal.ticket_id:
+        ticket = session.get(Ticket, proposal.ticket_id)
+        tickets.record(session, ticket, reviewer, "faq approved", f"{proposal.kind} FAQ {proposal.faq_id}")
+    _invalidate_after_commit(session, rt)
+    return record
+
+
+def reject(session: Session, proposal: FaqProposal, reviewer: str, note: str = "") -> None:
+    if proposal.status != "pending":
+        raise ProposalError(f"Proposal {proposal.id} is already {proposal.status}.")
+    proposal.status, proposal.reviewed_by, proposal.reviewed_at = "rejected", reviewer, utcnow()
+    proposal.review_note = note or None
+
+
+def _invalidate_after_commit(session: Session, rt) -> None:
+    # The matcher reloads from its own session: before our commit it would read the old rows.
+    rt.knowledge.invalidate()
+    event.listen(session, "after_commit", lambda _session: rt.knowledge.invalidate(), once=True)
+
+
+def export_database_yaml(session: Session) -> str:
+    """The approved database FAQs in the knowledge-base YAML format (to merge into the shipped files)."""
+    rows = session.scalars(select(FaqRecord).where(FaqRecord.approved_at.is_not(None))
+                           .order_by(FaqRecord.faq_id))
+    return export_yaml(entries_from_dicts([row.data for row in rows], source="<database>"))
+
+
+def parse_lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]

@@ -1,0 +1,45 @@
+"""Public certificate pages (by verification code) and the planners' CPD page (/cpd)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template
+from sqlalchemy import select
+
+from helpdesk import cpd_reports
+from helpdesk.cpd_rules import belt_name, hours_text
+from helpdesk.models import Certificate
+from helpdesk.web.auth import login_required
+
+public = Blueprint("certificates", __name__)
+planner = Blueprint("cpd", __name__, url_prefix="/cpd")
+
+
+def register(app) -> None:
+    app.register_blueprint(public)
+    app.register_blueprint(planner)
+    app.config["NAV_LINKS"].append(("cpd.report", "CPD hour", ("planner",)))
+    app.config["HOME_PAGES"].append(("cpd.report", ("planner",)))
+
+
+@public.get("/certificates/<code>")
+def certificate(code: str):
+    rt = current_app.extensions["helpdesk"]
+    with rt.db.session_scope() as session:
+        found = session.scalars(select(Certificate).where(Certificate.code == code.strip().upper())).first()
+        if found is None:
+            abort(404)
+        return render_template("certificate.html", certificate=found, belt=belt_name(found.level),
+                               hours=hours_text(found.minutes))
+
+
+@planner.get("")
+@login_required("planner")
+def report():
+    rt = current_app.extensions["helpdesk"]
+    with rt.db.session_scope() as session:
+        return render_template(
+            "certificate_cpd_report.html",
+            lessons=cpd_reports.completion_by_lesson(session, rt),
+            districts=cpd_reports.completion_by_district(session),
+            effects=cpd_reports.effect_report(session, rt),
+            min_cell=cpd_reports.MIN_CELL,
+        )

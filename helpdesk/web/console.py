@@ -1,0 +1,349 @@
+"""The expert console: ticket lists, the ticket page (answer, pass, close, re-tag, reuse an FAQ, propose an
+FAQ), the lead's FAQ review, and the service figures. Server-rendered, usable on a phone browser.
+
+Who sees what: experts and leads see tickets (and teachers' numbers, since they answer them); an expert
+sees their own tickets and the unassigned queue, a lead sees all. Planners see only the service figures.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from helpdesk import faq_review, service_figures, tickets
+from helpdesk.models import utcnow
+from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, FaqProposal, Ticket
+from helpdesk.web.auth import login_required
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+TICKET_ROLES = ("expert", "lead")
+FIGURE_ROLES = ("lead", "planner")
+
+
+def register(app) -> None:
+    app.register_blueprint(bp)
+    app.config["NAV_LINKS"].extend([
+        ("console.my_tickets", "My tickets", TICKET_ROLES),
+        ("console.queue", "Queue", TICKET_ROLES),
+        ("console.urgent", "Urgent", TICKET_ROLES),
+        ("console.faq_review_page", "FAQ review", ("lead",)),
+        ("console.figures", "Figures", FIGURE_ROLES),
+    ])
+    app.config["HOME_PAGES"].extend([
+        ("console.my_tickets", ("expert", "lead")),
+        ("console.figures", ("planner",)),
+    ])
+
+
+def _rt():
+    return current_app.extensions["helpdesk"]
+
+
+def _expert(session) -> Expert | None:
+    return session.scalars(select(Expert).where(Expert.user_id == g.user.id)).first()
+
+
+def _is_lead(expert: Expert | None) -> bool:
+    return g.user.role in ("lead", "admin") or (expert is not None and expert.is_lead)
+
+
+def _may_see(ticket: Ticket, expert: Expert | None) -> bool:
+    return _is_lead(expert) or tickets.visible_to_expert(ticket, expert)
+
+
+def _may_act(ticket: Ticket, expert: Expert | None) -> bool:
+    # Only the assignee (or a lead) acts; an unassigned ticket is taken by whoever answers it.
+    return _is_lead(expert) or (expert is not None and ticket.assignee_id in (None, expert.id))
+
+
+def _load_ticket(session, ticket_id: int, act: bool = False) -> tuple[Ticket, Expert | None]:
+    ticket = session.get(Ticket, ticket_id) or abort(404)
+    expert = _expert(session)
+    if not _may_see(ticket, expert) or (act and not _may_act(ticket, expert)):
+        abort(403)
+    return ticket, expert
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+def _active(stmt):
+    return stmt.where(Ticket.status.in_(ACTIVE_STATUSES)).order_by(Ticket.priority.desc(), Ticket.created_at)
+
+
+@bp.get("/")
+@login_required(*TICKET_ROLES)
+def my_tickets():
+    with _rt().db.session_scope() as session:
+        expert = _expert(session)
+        mine = session.scalars(_active(select(Ticket).where(Ticket.assignee_id == expert.id))).all() \
+            if expert else []
+        answered = session.scalars(
+            select(Ticket)
+            .where(Ticket.answered_by_id == expert.id, Ticket.status.in_(("answered", "closed")))
+            .order_by(Ticket.answered_at.desc()).limit(20)
+        ).all() if expert else []
+        return render_template("console_list.html", title="My tickets", groups=[("Waiting for you", mine),
+                               ("Recently answered", answered)], expert=expert, tickets_mod=tickets)
+
+
+@bp.get("/queue")
+@login_required(*TICKET_ROLES)
+def queue():
+    with _rt().db.session_scope() as session:
+        waiting = tickets.tickets_for_queue(session)
+        by_subject: dict[str, list[Ticket]] = {}
+        for ticket in waiting:
+            by_subject.setdefault(tickets.label("subjects", ticket.subject), []).append(ticket)
+        groups = sorted(by_subject.items())
+        return render_template("console_list.html", title="Unassigned, by subject", groups=groups,
+                               expert=_expert(session), tickets_mod=tickets)
+
+
+@bp.get("/urgent")
+@login_required(*TICKET_ROLES)
+def urgent():
+    with _rt().db.session_scope() as session:
+        expert = _expert(session)
+        rows = session.scalars(_active(select(Ticket).where(Ticket.priority == "urgent"))).all()
+        rows = [t for t in rows if _may_see(t, expert)]
+        return render_template("console_list.html", title="Urgent",
+                               groups=[("Urgent, not yet answered", rows)], expert=expert,
+                               tickets_mod=tickets)
+
+
+# --- the ticket page -----------------------------------------------------------------------------
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required(*TICKET_ROLES)
+def ticket_page(ticket_id: int):
+    rt = _rt()
+    query = (request.args.get("q") or "").strip()
+    with rt.db.session_scope() as session:
+        ticket, expert = _load_ticket(session, ticket_id)
+        view = rt.knowledge.view()
+        results = _kb_search(view, query or ticket.question)
+        proposals = session.scalars(select(FaqProposal).where(FaqProposal.ticket_id == ticket.id)
+                                    .order_by(FaqProposal.id)).all()
+        return render_template(
+            "console_ticket.html", ticket=ticket, expert=expert, may_act=_may_act(ticket, expert),
+            query=query, results=results, tax=tickets.taxonomy(), label=tickets.label,
+            proposals=proposals, nearest=view.entry(ticket.nearest_faq_id) if ticket.nearest_faq_id else None,
+        )
+
+
+def _kb_search(view, text: str) -> list:
+    """Up to five FAQs nearest to the text, to reuse an answer (the matcher's own candidates)."""
+    result = view.match(text)
+    ids = [c.faq_id for c in result.candidates][:5]
+    if result.faq_id and result.faq_id not in ids:
+        ids.insert(0, result.faq_id)
+    return [entry for entry in (view.entry(faq_id) for faq_id in ids) if entry is not None]
+
+
+def _act(ticket_id: int, action, then: str | None = None) -> Response:
+    """Run an action on a ticket in one transaction; a refused action is flashed, not a 500."""
+    rt = _rt()
+    try:
+        with rt.db.session_scope() as session:
+            ticket, expert = _load_ticket(session, ticket_id, act=True)
+            message = action(session, rt, ticket, expert)
+    except (tickets.TicketError, faq_review.ProposalError) as exc:
+        flash(str(exc))
+        return redirect(url_for("console.ticket_page", ticket_id=ticket_id))
+    if message:
+        flash(message)
+    return redirect(url_for(then) if then else url_for("console.ticket_page", ticket_id=ticket_id))
+
+
+def _take_if_unassigned(session, rt, ticket: Ticket, expert: Expert | None) -> None:
+    if ticket.assignee_id is None and expert is not None and ticket.status in ACTIVE_STATUSES:
+        tickets.assign_ticket(session, rt, ticket, expert, g.user.name)
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+@login_required(*TICKET_ROLES)
+def reply(ticket_id: int):
+    answer = request.form.get("answer", "")
+
+    def action(session, rt, ticket, expert):
+        _take_if_unassigned(session, rt, ticket, expert)
+        tickets.relay_answer(session, rt, ticket, answer=answer, actor=g.user.name, expert=expert)
+        return f"#{ticket.id}: your answer was sent to the teacher."
+    return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/use-faq")
+@login_required(*TICKET_ROLES)
+def use_faq(ticket_id: int):
+    faq_id = request.form.get("faq_id", "")
+
+    def action(session, rt, ticket, expert):
+        _take_if_unassigned(session, rt, ticket, expert)
+        proposal = faq_review.answer_with_faq(session, rt, ticket, faq_id, actor=g.user.name, expert=expert)
+        extra = " The teacher's wording was proposed as a new phrasing." if proposal else ""
+        return f"#{ticket.id}: the answer of FAQ {faq_id} was sent to the teacher.{extra}"
+    return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/take")
+@login_required(*TICKET_ROLES)
+def take(ticket_id: int):
+    def action(session, rt, ticket, expert):
+        if expert is None:
+            raise tickets.TicketError("You have no expert profile, so tickets cannot be assigned to you.")
+        tickets.take_ticket(session, rt, ticket, expert)
+        return f"#{ticket.id} is assigned to you."
+    return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/pass")
+@login_required(*TICKET_ROLES)
+def pass_(ticket_id: int):
+    def action(session, rt, ticket, expert):
+        tickets.pass_ticket(session, rt, ticket, g.user.name, expert=expert)
+        return f"#{ticket.id} is back in the queue."
+    # Passed on, it may now be another expert's: back to the list rather than a page they may not see.
+    return _act(ticket_id, action, then="console.my_tickets")
+
+
+@bp.post("/tickets/<int:ticket_id>/close")
+@login_required(*TICKET_ROLES)
+def close(ticket_id: int):
+    def action(session, rt, ticket, expert):
+        tickets.close_ticket(session, rt, ticket, g.user.name, request.form.get("note", ""))
+        return f"#{ticket.id} is closed."
+    return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/retag")
+@login_required(*TICKET_ROLES)
+def retag(ticket_id: int):
+    form = request.form
+
+    def action(session, rt, ticket, expert):
+        tickets.retag_ticket(session, ticket, g.user.name, area=form.get("area") or None,
+                             subject=form.get("subject") or None, grade_band=form.get("grade_band") or None)
+        return f"#{ticket.id} re-tagged."
+    return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/propose")
+@login_required(*TICKET_ROLES)
+def propose(ticket_id: int):
+    form = request.form
+
+    def action(session, rt, ticket, expert):
+        proposal = faq_review.propose_entry(
+            session, rt, proposed_by=g.user.name, question=form.get("question", ""),
+            answer_en=form.get("answer_en", ""), answer_ur=form.get("answer_ur", ""),
+            area=form.get("area", ""), subject=form.get("subject") or None,
+            grade_bands=[form["grade_band"]] if form.get("grade_band") else None,
+            faq_id=form.get("improve_faq_id") or None, ticket=ticket)
+        return f"FAQ proposal {proposal.faq_id} sent to a lead for review."
+    return _act(ticket_id, action)
+
+
+# --- FAQ review (leads) --------------------------------------------------------------------------
+
+@bp.get("/faq")
+@login_required("lead")
+def faq_review_page():
+    with _rt().db.session_scope() as session:
+        pending = session.scalars(select(FaqProposal).where(FaqProposal.status == "pending")
+                                  .order_by(FaqProposal.id)).all()
+        reviewed = session.scalars(select(FaqProposal).where(FaqProposal.status != "pending")
+                                   .order_by(FaqProposal.reviewed_at.desc()).limit(50)).all()
+        return render_template("console_faq.html", pending=pending, reviewed=reviewed, tax=tickets.taxonomy())
+
+
+@bp.post("/faq/<int:proposal_id>/approve")
+@login_required("lead")
+def approve(proposal_id: int):
+    rt = _rt()
+    form = request.form
+    try:
+        with rt.db.session_scope() as session:
+            proposal = session.get(FaqProposal, proposal_id) or abort(404)
+            data = dict(proposal.data)
+            data["questions"] = faq_review.parse_lines(form.get("questions", "")) or data["questions"]
+            answer = {lang: (form.get(f"answer_{lang}") or "").strip() for lang in ("en", "ur")}
+            data["answer"] = {lang: text for lang, text in answer.items() if text} or data["answer"]
+            data["topic"] = form.get("topic") or data["topic"]
+            faq_review.approve(session, rt, proposal, g.user.name, data)
+            flash(f"Approved {proposal.faq_id}: the matcher uses it now.")
+    except faq_review.ProposalError as exc:
+        flash(f"Not approved: {exc}")
+    return redirect(url_for("console.faq_review_page"))
+
+
+@bp.post("/faq/<int:proposal_id>/reject")
+@login_required("lead")
+def reject(proposal_id: int):
+    rt = _rt()
+    try:
+        with rt.db.session_scope() as session:
+            proposal = session.get(FaqProposal, proposal_id) or abort(404)
+            faq_review.reject(session, proposal, g.user.name, request.form.get("note", ""))
+            flash(f"Rejected the proposal for {proposal.faq_id}.")
+    except faq_review.ProposalError as exc:
+        flash(str(exc))
+    return redirect(url_for("console.faq_review_page"))
+
+
+@bp.get("/faq/export.yaml")
+@login_required("lead")
+def faq_export():
+    with _rt().db.session_scope() as session:
+        text = faq_review.export_database_yaml(session)
+    return Response(text, mimetype="application/x-yaml",
+                    headers={"Content-Disposition": "attachment; filename=approved-faqs.yaml"})
+
+
+# --- service figures (leads, planners) -----------------------------------------------------------
+
+def _facts(session) -> list[service_figures.TicketFacts]:
+    rows = session.scalars(
+        select(Ticket).options(selectinload(Ticket.assignee).selectinload(Expert.user))
+    ).all()
+    settings = _rt().settings
+    return [service_figures.TicketFacts(
+        subject=tickets.label("subjects", t.subject) or t.subject,
+        expert=t.answered_by_name or (t.assignee.name if t.assignee else None),
+        created_at=t.created_at, first_response_at=t.first_response_at,
+        resolved_at=t.answered_at if t.status in ("answered", "closed") else None,
+        reassignments=t.reassignments, recorded_breaches=t.sla_breaches, rating=t.rating,
+        target_minutes=tickets.target_minutes(settings, t.priority),
+    ) for t in rows]
+
+
+def _tables():
+    with _rt().db.session_scope() as session:
+        facts = _facts(session)
+    now = utcnow()
+    return {"By subject": service_figures.figures_by(facts, "subject", now),
+            "By expert": service_figures.figures_by(facts, "expert", now)}
+
+
+@bp.get("/figures")
+@login_required(*FIGURE_ROLES)
+def figures():
+    return render_template("console_figures.html", tables=_tables(), columns=service_figures.COLUMNS,
+                           values=service_figures.row_values)
+
+
+@bp.get("/figures.csv")
+@login_required(*FIGURE_ROLES)
+def figures_csv():
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(("by",) + service_figures.COLUMNS)
+    for title, rows in _tables().items():
+        for row in rows:
+            writer.writerow([title.removeprefix("By ")] + service_figures.row_values(row))
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=service-figures.csv"})

@@ -1,0 +1,103 @@
+"""Planner console: role checks, exports, no identifiers, and a real browser downloading the CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from analytics.demo import seed_if_empty
+from analytics.models import Interaction
+from conftest import login
+from support.browser import log_in
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def seeded(rt):
+    seed_if_empty(rt.db, today=TODAY)
+    return rt
+
+
+def test_planner_sees_the_dashboard_and_experts_do_not(client, seeded, make_user):
+    login(client, *make_user("expert"))
+    assert client.get("/planner/").status_code == 403
+    client = client.application.test_client()
+    assert client.get("/planner/").status_code == 302  # not signed in: to the login page
+    login(client, *make_user("planner"))
+    page = client.get("/planner/?by=month")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for section in ("weekly-volume", "top-needs", "heatmap", "content-gaps", "challenges", "<svg"):
+        assert section in html
+
+
+def test_planner_menu_links_the_dashboard(client, seeded, make_user):
+    login(client, *make_user("planner"))
+    html = client.get("/planner/").get_data(as_text=True)
+    assert 'href="/planner/"' in html and "CPD needs" in html
+
+
+def test_exports_follow_the_filters_and_hold_no_identifiers(client, seeded, make_user, teacher):
+    teacher.send("My name is Ayesha Khan and my number is 0300 1234567")  # a real teacher in the database
+    login(client, *make_user("planner"))
+    start, end = (TODAY - timedelta(days=27)).isoformat(), TODAY.isoformat()
+    response = client.get(f"/planner/needs.csv?from={start}&to={end}&district=Lahore")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert rows and {r["scope"] for r in rows} <= {"overall", "Lahore"}
+    assert all(int(r["teachers"]) >= seeded.settings.report_min_teachers for r in rows)
+    with seeded.db.session_scope() as session:
+        keys = set(session.scalars(select(Interaction.teacher_key).distinct()))
+    for path in (f"/planner/needs.csv?from={start}&to={end}", f"/planner/report.json?from={start}&to={end}",
+                 f"/planner/report?from={start}&to={end}", f"/planner/?from={start}&to={end}"):
+        body = client.get(path).get_data(as_text=True)
+        assert "+923001234567" not in body and "1234567" not in body and "Ayesha" not in body
+        assert not [k for k in keys if k in body], "no pseudonymous teacher ids either"
+
+
+def test_bad_dates_are_refused(client, seeded, make_user):
+    login(client, *make_user("planner"))
+    assert client.get("/planner/?from=2025-02-30").status_code == 400
+    assert client.get("/planner/?from=2025-03-01&to=2025-02-01").status_code == 400
+
+
+def test_k_is_a_setting(make_app, sqlite_url, make_user):
+    app = make_app(sqlite_url, report_min_teachers=10_000)
+    seed_if_empty(app.extensions["helpdesk"].db, today=TODAY)
+    client = app.test_client()
+    email, password = _make_user(app, "planner")
+    login(client, email, password)
+    rows = client.get("/planner/needs.csv").get_data(as_text=True).strip().splitlines()
+    assert rows == [rows[0]]  # every cell is below k: the header alone
+
+
+def test_browser_planner_opens_the_dashboard_and_downloads_the_csv(seeded, live_server, page, make_user):
+    email, password = make_user("planner")
+    log_in(page, live_server.url, email, password)
+    page.wait_for_load_state()
+    page.goto(live_server.url + "/planner/")
+    assert page.locator("#top-needs table tr").count() > 2
+    assert page.locator("#heatmap td").count() > 10
+    page.select_option("select[name=district]", "Lahore")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*district=Lahore.*"))
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    download = info.value
+    assert download.suggested_filename.startswith("cpd-needs-") and download.suggested_filename.endswith(".csv")
+    text = open(download.path(), encoding="utf-8").read()
+    header, first = text.splitlines()[:2]
+    assert header.startswith("scope,rank,area") and first.startswith("overall,1,")
+
+
+def _make_user(app, role):
+    from helpdesk.web.admin import create_user
+
+    with app.extensions["helpdesk"].db.session_scope() as session:
+        create_user(session, email=f"{role}-k@example.org", name=role, role=role, password="correct horse battery")
+    return f"{role}-k@example.org", "correct horse battery"

@@ -1,0 +1,185 @@
+"""The one send path: splitting, segments, Twilio errors, retries, the WhatsApp window, opt-outs, rate limits."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk import outbound
+from helpdesk.channels.twilio import normalise_phone, sms_segments, split_message, InvalidInbound
+from helpdesk.dialogue import get_or_create_teacher
+from helpdesk.models import OutboundMessage, Teacher, utcnow
+from helpdesk.ratelimit import RateLimiter
+
+# --- pure: length and addresses ------------------------------------------------------------------
+
+
+def test_sms_segments_follow_gsm7_and_ucs2_rules():
+    assert sms_segments("a" * 160) == 1
+    assert sms_segments("a" * 161) == 2                 # 153 per segment once split
+    assert sms_segments("a" * 306) == 2
+    assert sms_segments("{" * 80) == 1                  # extended characters take two septets
+    assert sms_segments("{" * 81) == 2
+    assert sms_segments("ب" * 70) == 1                  # one Urdu letter makes the message UCS-2
+    assert sms_segments("a" * 69 + "ب") == 1
+    assert sms_segments("a" * 70 + "ب") == 2            # 67 per segment once split
+    assert sms_segments("ب" * 134) == 2
+
+
+def test_long_messages_split_at_sentence_boundaries():
+    sentences = [f"Sentence number {i} is here." for i in range(100)]
+    text = " ".join(sentences)
+    parts = split_message(text, 1600)
+    assert all(len(p) <= 1600 for p in parts) and len(parts) == 2
+    assert all(p.endswith(".") for p in parts)
+    assert " ".join(parts) == text
+    urdu = "یہ ایک جملہ ہے۔ " * 200
+    assert all(len(p) <= 1600 and p.endswith("۔") for p in split_message(urdu, 1600))
+
+
+def test_a_sentence_longer_than_the_limit_is_wrapped_at_spaces():
+    parts = split_message("word " * 500, 100)
+    assert all(len(p) <= 100 for p in parts)
+    assert " ".join(parts).split() == ["word"] * 500
+
+
+@pytest.mark.parametrize("raw", ["whatsapp:+923001234567", "923001234567", "+92 300 1234567", "03001234567",
+                                 "0092-300-1234567"])
+def test_every_spelling_of_a_number_normalises_to_one_e164_key(raw):
+    assert normalise_phone(raw) == "+923001234567"
+
+
+def test_garbage_is_not_a_phone_number():
+    with pytest.raises(InvalidInbound):
+        normalise_phone("hello")
+
+
+# --- the send path against the fake Twilio --------------------------------------------------------
+
+def queue(rt, phone="+923001234567", body="hello", channel="sms", **teacher_fields):
+    with rt.db.session_scope() as session:
+        teacher = get_or_create_teacher(session, phone)
+        teacher.channel = channel
+        for name, value in teacher_fields.items():
+            setattr(teacher, name, value)
+        rows = outbound.queue_message(session, teacher=teacher, body=body, kind="notice")
+        return [row.id for row in rows]
+
+
+def rows(rt):
+    with rt.db.session_scope() as session:
+        return session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
+
+
+def test_a_long_whatsapp_reply_goes_out_in_order_as_several_messages(rt, twilio_api):
+    body = " ".join(f"Step {i}: do the next useful thing in class." for i in range(80))
+    ids = queue(rt, body=body, channel="whatsapp", last_whatsapp_inbound_at=utcnow())
+    assert len(ids) == 3
+    assert rt.jobs.drain()
+    sent = twilio_api.wait_for_messages(3)
+    assert [m["Body"] for m in sent] == [r.body for r in rows(rt)]
+    assert " ".join(m["Body"] for m in sent) == body.strip()
+
+
+def test_a_429_then_201_sends_exactly_one_message_in_process(rt, twilio_api):
+    twilio_api.fail_next(429, 20429, times=2)
+    queue(rt)
+    deadline = time.monotonic() + 10
+    while not twilio_api.messages and time.monotonic() < deadline:
+        rt.jobs.drain(1)
+    assert rt.jobs.drain()
+    assert len(twilio_api.messages) == 1
+    row = rows(rt)[0]
+    assert (row.status, row.attempts) == ("accepted", 3)
+
+
+def test_a_server_error_that_persists_gives_up_after_the_configured_attempts(make_app, sqlite_url, twilio_api):
+    rt = make_app(sqlite_url, send_max_attempts=3).extensions["helpdesk"]
+    twilio_api.fail_next(500, 20500, "Internal error", times=10)
+    queue(rt)
+    deadline = time.monotonic() + 10
+    while rows(rt)[0].status not in ("failed",) and time.monotonic() < deadline:
+        rt.jobs.drain(1)
+    row = rows(rt)[0]
+    assert (row.status, row.attempts, row.error_code) == ("failed", 3, 20500)
+    assert twilio_api.messages == []
+
+
+def test_an_opted_out_recipient_is_marked_and_never_retried(rt, twilio_api):
+    twilio_api.opt_out("+923001234567")
+    queue(rt)
+    assert rt.jobs.drain()
+    row = rows(rt)[0]
+    assert (row.status, row.error_code, row.attempts) == ("failed", 21610, 1)
+    with rt.db.session_scope() as session:
+        assert session.scalars(select(Teacher)).one().opted_out_at is not None
+    queue(rt, body="a later notice")
+    assert rt.jobs.drain()
+    assert rows(rt)[1].status == "suppressed"
+    assert len([r for r in twilio_api.requests if r["method"] == "POST"]) == 1
+
+
+def test_a_timeout_after_the_request_is_not_blindly_retried(make_app, sqlite_url, twilio_api):
+    rt = make_app(sqlite_url, twilio_http_timeout=0.5).extensions["helpdesk"]
+    twilio_api.hang_next(2.0)
+    queue(rt)
+    assert rt.jobs.drain()
+    time.sleep(2.0)
+    assert rows(rt)[0].status == "unknown"
+    assert len(twilio_api.messages) == 1  # Twilio did create it: a retry would have sent it twice
+
+
+def test_outside_the_whatsapp_window_the_template_goes_and_the_answer_waits(make_app, sqlite_url, twilio_api):
+    app = make_app(sqlite_url, whatsapp_answer_ready_template_sid="HX" + "1" * 32)
+    rt = app.extensions["helpdesk"]
+    queue(rt, body="Your expert's answer", channel="whatsapp",
+          last_whatsapp_inbound_at=utcnow() - timedelta(hours=30), last_inbound_at=utcnow() - timedelta(hours=30))
+    assert rt.jobs.drain()
+    sent = twilio_api.wait_for_messages(1)
+    assert sent[0]["ContentSid"] == "HX" + "1" * 32 and "Body" not in sent[0]
+    assert [r.status for r in rows(rt)] == ["held", "accepted"]
+
+    from support.teachers import Phone
+
+    Phone(app.test_client(), "+923001234567", whatsapp=True).send("OPEN")
+    assert rt.jobs.drain()
+    bodies = [m.get("Body") for m in twilio_api.messages]
+    assert "Your expert's answer" in bodies
+
+
+def test_twilio_saying_the_window_is_closed_holds_the_message_too(make_app, sqlite_url, twilio_api):
+    app = make_app(sqlite_url, whatsapp_answer_ready_template_sid="HX" + "2" * 32)
+    rt = app.extensions["helpdesk"]
+    twilio_api.close_window("whatsapp:+923001234567")
+    queue(rt, body="free-form text", channel="whatsapp", last_whatsapp_inbound_at=utcnow())
+    assert rt.jobs.drain()
+    assert rows(rt)[0].status == "held"
+    assert [m.get("ContentSid") for m in twilio_api.messages] == ["HX" + "2" * 32]
+
+
+# --- the per-sender rate, shared through Redis -----------------------------------------------------
+
+def test_the_sender_rate_is_shared_by_every_limiter_on_the_same_redis(redis_server):
+    import redis
+
+    redis_server.flushall()
+    limiters = [RateLimiter(redis.Redis.from_url(redis_server.url)) for _ in range(3)]
+    waits = [limiters[i % 3].reserve("sender:+15005550006", per_second=10) for i in range(30)]
+    # 30 reservations at 10/s from three "workers": slots 0.1 s apart, whoever asks.
+    assert waits[0] == pytest.approx(0, abs=0.02)
+    assert waits[-1] == pytest.approx(2.9, abs=0.15)
+    gaps = [b - a for a, b in zip(waits, waits[1:])]
+    assert all(gap == pytest.approx(0.1, abs=0.03) for gap in gaps)
+
+
+def test_the_flood_check_lets_through_a_burst_then_refuses(redis_server):
+    import redis
+
+    redis_server.flushall()
+    limiter = RateLimiter(redis.Redis.from_url(redis_server.url))
+    allowed = [limiter.allow("flood:+923001234567", per_minute=5) for _ in range(8)]
+    assert allowed == [True] * 5 + [False] * 3
+    local = RateLimiter()
+    assert [local.allow("x", per_minute=2) for _ in range(3)] == [True, True, False]
