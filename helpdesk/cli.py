@@ -171,6 +171,38 @@ def kb_check(directory: Path | None) -> None:
     click.echo(f"{len(entries)} FAQs OK")
 
 
+@kb.command("export")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "yaml"]), default="csv", show_default=True)
+def kb_export(directory: Path | None, fmt: str) -> None:
+    """Write a knowledge base as one spreadsheet (CSV) or one YAML file to standard output."""
+    from helpdesk.knowledge import shipped_faq_dir
+    from knowledge_base.loader import export_csv, export_yaml, load_directory
+
+    entries = load_directory(directory or shipped_faq_dir())
+    if fmt == "csv":
+        export_csv(entries, sys.stdout)
+    else:
+        click.echo(export_yaml(entries), nl=False)
+
+
+@kb.command("import-csv")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The YAML file to write (put it in the knowledge-base directory to publish it).")
+def kb_import_csv(csv_file: Path, out: Path) -> None:
+    """Turn a content editor's spreadsheet into a knowledge-base YAML file, validating every row."""
+    from knowledge_base.loader import KnowledgeBaseError, export_yaml, import_csv
+
+    try:
+        entries = import_csv(csv_file.read_text(encoding="utf-8"), source=str(csv_file))
+    except KnowledgeBaseError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    out.write_text(export_yaml(entries), encoding="utf-8")
+    click.echo(f"{len(entries)} FAQs written to {out}")
+
+
 def _safe_url(settings: Settings) -> str:
     url = settings.database_url
     return url.split("@")[-1] if "@" in url else url

@@ -129,6 +129,7 @@ def rate_answer(session: Session, rt, ticket: Ticket, rating: int) -> None:
     ticket.status, ticket.closed_at = "reopened", None
     record(session, ticket, "system", "reopened", "the teacher said the answer did not help")
     previous = ticket.answered_by
+    _unassign(ticket)  # so it does not count against the load it is about to be weighed by
     # The expert who answered knows the question best: back to them if they still have room.
     if previous is not None and previous.active and _load(session, previous.id) < previous.capacity:
         assign_ticket(session, rt, ticket, previous, "system")

@@ -32,6 +32,9 @@ import numpy as np
 from .matcher import CONFIDENCE_WEIGHTS, FEATURES, MatchResult, Matcher, Ranking, Thresholds, decide, rescore
 
 MIN_PRECISION, MAX_FALSE_ANSWER, MAX_CLARIFY = 0.90, 0.10, 0.10
+# Thresholds fitted on the training part are optimistic on new data (a fold's held-out
+# precision ran ~0.01 below its in-sample precision), so the fit aims this much higher.
+FIT_PRECISION_MARGIN = 0.02
 ANSWER_GRID = [round(0.10 + 0.01 * i, 2) for i in range(81)]
 MARGIN_GRID = [0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.15, 0.20, 0.30]
 CLARIFY_GAPS = [0.0, 0.05, 0.10, 0.20]
@@ -80,8 +83,8 @@ def breakdown(rows: Sequence[dict], results: Sequence[MatchResult], key: str) ->
     return {k: sum(v) / len(v) for k, v in sorted(groups.items())}
 
 
-def feasible(m: dict) -> bool:
-    return (m["precision"] >= MIN_PRECISION and m["false_answer"] <= MAX_FALSE_ANSWER
+def feasible(m: dict, precision_margin: float = 0.0) -> bool:
+    return (m["precision"] >= MIN_PRECISION + precision_margin and m["false_answer"] <= MAX_FALSE_ANSWER
             and m["clarify"] <= MAX_CLARIFY)
 
 
@@ -149,7 +152,7 @@ def fit(rankings: Sequence[Ranking], rows: Sequence[dict]) -> tuple[Thresholds, 
     best_key, best = None, None
     for th in grid():
         m = evaluate(rankings, rows, th)
-        ok = feasible(m)
+        ok = feasible(m, FIT_PRECISION_MARGIN)
         key = (ok, m["accuracy"] if ok else m["precision"] - m["false_answer"], -m["clarify"], th.answer)
         if best_key is None or key > best_key:
             best_key, best = key, (th, m)

@@ -191,3 +191,39 @@ def test_retag_answer_and_rating_reach_the_analytics_interaction(rt, twilio_api)
         assert row.resolved == 1 and row.resolved_at is not None and row.rating == 1
         assert ("retagged", "numeracy / maths / middle") in [(e.kind, e.detail)
                                                              for e in session.get(Ticket, ticket_id).events]
+
+
+def test_experts_cli_adds_lists_and_checks(make_app, sqlite_url, monkeypatch, twilio_api):
+    from click.testing import CliRunner
+
+    from helpdesk.cli import main
+    from helpdesk.web.admin import create_user
+
+    rt = make_app(sqlite_url).extensions["helpdesk"]
+    with rt.db.session_scope() as session:
+        create_user(session, email="ayesha@example.org", name="Ayesha", role="expert", password="pw-pw-pw-pw")
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    runner = CliRunner()
+    result = runner.invoke(main, ["experts", "add", "--email", "ayesha@example.org", "--phone", "+923110000001",
+                                  "--subjects", "maths,science", "--grade-bands", "primary", "--hours", "08:00-14:00",
+                                  "--channel", "sms"])
+    assert result.exit_code == 0, result.output
+    assert "+92311****001" in result.output and "+923110000001" not in result.output
+    listing = runner.invoke(main, ["experts", "list"]).output
+    assert "Ayesha" in listing and "maths,science" in listing and "08:00-14:00 load 0/5" in listing
+    bad = runner.invoke(main, ["experts", "add", "--email", "ayesha@example.org", "--phone", "0300",
+                               "--subjects", "maths"])
+    assert bad.exit_code != 0 and "international format" in bad.output
+    assert runner.invoke(main, ["experts", "check-targets"]).output.strip() == "reassigned 0, assigned 0"
+
+
+def test_did_not_help_goes_back_to_a_capacity_one_expert(rt, twilio_api):
+    expert = add_expert(rt, MATHS_A, ["maths"], capacity=1)
+    ticket_id = open_ticket_for(rt, TEACHER, "Students cannot understand fractions", subjects="maths")
+    expert_says(rt, MATHS_A, f"#{ticket_id} Fold paper strips.")
+    with rt.db.session_scope() as session:
+        tickets.rate_answer(session, rt, session.get(Ticket, ticket_id), 2)
+    rt.jobs.drain()
+    ticket = ticket_row(rt, ticket_id)
+    assert (ticket.status, ticket.assignee_id) == ("assigned", expert["id"])
+    assert sent_to(twilio_api, MATHS_A)[-1].startswith(f"#{ticket_id} Mathematics")

@@ -20,4 +20,5 @@ def _console_areas():
     """Console areas register their blueprint and menu entries. Listed here so there is one place to look."""
     from helpdesk.web import admin, certificates, console, experts_admin, planner
 
-    return [admin.register, certificates.register, console.register, experts_admin.register, planner.register]
+    # Order matters for HOME_PAGES: a role lands on the first page registered for it.
+    return [admin.register, console.register, experts_admin.register, planner.register, certificates.register]
