@@ -8,34 +8,21 @@ from __future__ import annotations
 import threading
 import time
 
-# KEYS[1] = bucket key; ARGV = interval seconds, burst (count), ttl seconds. Returns the wait in
-# microseconds before this request may go (0 = now); the slot is reserved either way, so callers that
-# wait and then send keep the spacing exact across workers.
-_RESERVE_LUA = """
+# KEYS[1] = bucket key; ARGV = interval seconds, burst (count), ttl seconds, mode. Returns the wait in
+# microseconds before this request may go (0 = now). Mode "reserve" always takes the slot, so callers that
+# wait and then send keep the spacing exact across workers; mode "check" takes it only when there is no
+# wait and returns -1 otherwise (flood control counts only the messages it lets through).
+_GCRA_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local wait = tat - now - interval * (burst - 1)
+local wait = tat - now - interval * (tonumber(ARGV[2]) - 1)
 if wait < 0 then wait = 0 end
+if wait > 0 and ARGV[4] == 'check' then return -1 end
 redis.call('SET', KEYS[1], tostring(tat + interval), 'EX', tonumber(ARGV[3]))
 return math.floor(wait * 1000000)
-"""
-
-# Same as above but does not reserve when over the limit: for flood control we only count
-# messages that are let through.
-_CHECK_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-if tat - now > interval * (burst - 1) then return 0 end
-redis.call('SET', KEYS[1], tostring(tat + interval), 'EX', tonumber(ARGV[3]))
-return 1
 """
 
 
@@ -45,15 +32,13 @@ class RateLimiter:
         self.prefix = prefix
         self._local: dict[str, float] = {}
         self._lock = threading.Lock()
-        if redis_connection is not None:
-            self._reserve = redis_connection.register_script(_RESERVE_LUA)
-            self._check = redis_connection.register_script(_CHECK_LUA)
+        self._script = redis_connection.register_script(_GCRA_LUA) if redis_connection is not None else None
 
     def reserve(self, key: str, per_second: float, burst: int = 1) -> float:
         """Reserve the next slot for `key`; return how many seconds to wait before using it."""
         interval = 1.0 / per_second
-        if self.redis is not None:
-            micros = self._reserve(keys=[self.prefix + key], args=[interval, burst, _ttl(interval, burst)])
+        if self._script is not None:
+            micros = self._script(keys=[self.prefix + key], args=[interval, burst, _ttl(interval, burst), "reserve"])
             return int(micros) / 1_000_000
         with self._lock:
             now = time.monotonic()
@@ -64,9 +49,10 @@ class RateLimiter:
     def allow(self, key: str, per_minute: int) -> bool:
         """True if one more event for `key` fits in `per_minute` (burst of the same size)."""
         interval = 60.0 / per_minute
-        if self.redis is not None:
-            ok = self._check(keys=[self.prefix + key], args=[interval, per_minute, _ttl(interval, per_minute)])
-            return bool(int(ok))
+        if self._script is not None:
+            result = self._script(keys=[self.prefix + key],
+                                  args=[interval, per_minute, _ttl(interval, per_minute), "check"])
+            return int(result) >= 0
         with self._lock:
             now = time.monotonic()
             tat = max(self._local.get(key, now), now)

@@ -116,3 +116,39 @@ def login(client, email: str, password: str):
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+# --- the production path: PostgreSQL + Redis + the real `helpdesk worker` process ---------------------
+
+@pytest.fixture
+def pg_url(postgres_server):
+    return postgres_server.create_database(f"p_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    redis_server.flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def prod_app(make_app, pg_url, redis_url):
+    """The production configuration: replies are sent by separate worker processes; sweeps act at once."""
+    return make_app(pg_url, redis_url=redis_url, sweep_after_seconds=0)
+
+
+@pytest.fixture
+def worker(tmp_path, pg_url, redis_url, twilio_api):
+    """worker(*args) starts a real `helpdesk worker` process on the test's PostgreSQL, Redis and fake Twilio."""
+    from support.processes import WorkerProcess, service_env
+
+    started = []
+
+    def start(*args: str):
+        proc = WorkerProcess(service_env(pg_url, redis_url, twilio_api), tmp_path / f"worker{len(started)}.log")
+        started.append(proc.start(*args))
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()

@@ -2,44 +2,10 @@
 fake Twilio server. The conversation state lives in the database, so it survives a worker restart."""
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from sqlalchemy import select
 
 from helpdesk.models import Teacher, Ticket
-from support.processes import WorkerProcess, service_env
 from support.teachers import Phone
-
-
-@pytest.fixture
-def pg_url(postgres_server):
-    return postgres_server.create_database(f"c_{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture
-def redis_url(redis_server):
-    redis_server.flushall()
-    return redis_server.url
-
-
-@pytest.fixture
-def prod_app(make_app, pg_url, redis_url):
-    return make_app(pg_url, redis_url=redis_url)
-
-
-@pytest.fixture
-def worker(tmp_path, pg_url, redis_url, twilio_api):
-    started: list[WorkerProcess] = []
-
-    def start() -> WorkerProcess:
-        proc = WorkerProcess(service_env(pg_url, redis_url, twilio_api), tmp_path / f"worker{len(started)}.log")
-        started.append(proc.start())
-        return proc
-
-    yield start
-    for proc in started:
-        proc.stop()
 
 
 def exchange(phone: Phone, twilio_api, body: str) -> str:

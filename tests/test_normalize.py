@@ -59,3 +59,24 @@ def test_typo_lookup_keeps_first_letter():
 
 def test_stemming_before_folding_keeps_double_s():
     assert analyze("unless") == ["unles"]           # not "unle"
+
+
+def test_generic_classroom_vocabulary_in_three_languages():
+    assert analyze("kids pupils learners teens") == ["student"] * 4
+    assert analyze("qawaid") == analyze("قواعد") == analyze("rules") == ["rule"]
+    assert analyze("parhwana") == analyze("sikhaun") == ["teach"]
+    assert analyze("ziddi") == analyze("shararat") == ["behaviour"]
+    assert analyze("jaldi") == ["quick"]
+    # exact lexicon words win over skeleton look-ups ("chherti" is not "chair", "purani" not "poora")
+    assert analyze("chherti") == ["bully"] and analyze("purani") == ["old"]
+
+
+def test_escalation_cues():
+    from knowledge_base.normalize import cue_categories
+    assert cue_categories("where can I buy a chart") == {"where", "buy"}
+    assert cue_categories("chart kahan se milega") == {"where"}
+    assert cue_categories("کیا اس کی اجازت ہے؟") == {"permission"}
+    assert cue_categories("password reset karna hai") == {"account"}
+    # relative "where" and the school type "low fee" are not cues
+    assert cue_categories("a school where I teach") == frozenset()
+    assert cue_categories("I teach in a low fee private school") == frozenset()

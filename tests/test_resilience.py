@@ -3,48 +3,15 @@ PostgreSQL, the real `helpdesk worker` process and the real twilio SDK against t
 from __future__ import annotations
 
 import time
-import uuid
 
 import psycopg
-import pytest
 from sqlalchemy import func, select
 
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher
-from support.processes import WorkerProcess, service_env, wait_until
+from support.processes import wait_until
 from support.teachers import Phone
 
 QUESTION = "How do I quieten a noisy class?"
-
-
-@pytest.fixture
-def pg_url(postgres_server):
-    return postgres_server.create_database(f"r_{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture
-def redis_url(redis_server):
-    redis_server.flushall()
-    return redis_server.url
-
-
-@pytest.fixture
-def prod_app(make_app, pg_url, redis_url):
-    """The production configuration: PostgreSQL + Redis, replies sent by separate worker processes."""
-    return make_app(pg_url, redis_url=redis_url, sweep_after_seconds=0)
-
-
-@pytest.fixture
-def worker(tmp_path, pg_url, redis_url, twilio_api):
-    started: list[WorkerProcess] = []
-
-    def start(*args: str) -> WorkerProcess:
-        proc = WorkerProcess(service_env(pg_url, redis_url, twilio_api), tmp_path / f"worker{len(started)}.log")
-        started.append(proc.start(*args))
-        return proc
-
-    yield start
-    for proc in started:
-        proc.stop()
 
 
 def sweep(app):

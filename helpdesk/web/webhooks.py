@@ -32,14 +32,16 @@ def require_twilio_signature(view):
     return wrapper
 
 
+@bp.errorhandler(twilio.InvalidInbound)
+def malformed(exc: twilio.InvalidInbound):
+    return f"Bad request: {exc}", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
+
 @bp.post("/twilio/inbound")
 @require_twilio_signature
 def inbound():
     rt = current_app.extensions["helpdesk"]
-    try:
-        message = twilio.parse_inbound(request.form)
-    except twilio.InvalidInbound as exc:
-        abort(400, str(exc))
+    message = twilio.parse_inbound(request.form)
     with rt.db.session_scope() as session:
         inbound_id = store_inbound(session, message)
     if inbound_id is not None:
@@ -51,10 +53,7 @@ def inbound():
 @require_twilio_signature
 def status():
     rt = current_app.extensions["helpdesk"]
-    try:
-        update = twilio.parse_status(request.form)
-    except twilio.InvalidInbound as exc:
-        abort(400, str(exc))
+    update = twilio.parse_status(request.form)
     outbound_id = request.args.get("oid", type=int)
     if outbound_id is not None and not 0 < outbound_id < 2**31:
         outbound_id = None  # not one of ours: the URL was not built by us
