@@ -7,8 +7,9 @@
 Measures, per database:
   1. selection + enqueue: `push_due_lessons` (the scheduler's job): select every due subscription, mark it
      queued, enqueue one batch job per CPD_BATCH_SIZE subscriptions. Target < 60 s.
-  2. fan-out: every batch job (claim each subscription, choose its lesson, build its outbound messages through
-     outbound.queue_message; the send jobs are enqueued after each batch commits). Reported alongside.
+  2. fan-out: every batch job (claim the batch's subscriptions, choose each lesson from data read once per
+     batch, build the outbound rows through outbound.queue_messages in multi-row INSERTs; the send jobs are
+     enqueued together after each batch commits). Reported alongside, and counted in "push end to end".
   3. sending rate: a few hundred due teachers pushed on the in-process queue to the fake Twilio
      (tests/fakes/twilio_api.py) with SENDER_MESSAGES_PER_SECOND set; the rate actually seen is measured
      over a short window and must stay at the configured value.
@@ -47,6 +48,10 @@ class RecordingQueue:
     def enqueue(self, func_path, *args, job_id=None, delay=0.0, queue="default") -> bool:
         self.jobs.append((func_path, args))
         return True
+
+    def enqueue_many(self, func_path, calls, queue="default") -> int:
+        self.jobs.extend((func_path, args) for args, _job_id in calls)
+        return len(calls)
 
 
 def make_runtime(database_url: str, data_dir: Path, **overrides):

@@ -3,20 +3,26 @@
 The chat calls the contract functions (subscribe, unsubscribe, record_done, awaiting_reflection,
 progress_text). The scheduler enqueues `workers.cpd_jobs.push_due_lessons`, which marks due subscriptions
 as queued and enqueues one `push_batch` job per batch of subscriptions; each batch job claims every
-subscription with a conditional UPDATE of `next_lesson_at` (rowcount 1), so a duplicated job, a second
-scheduler or a retried batch never sends a lesson twice. Which lesson: see helpdesk.lesson_choice.
+subscription with a conditional UPDATE of `next_lesson_at` (only rows that still hold the value read are
+claimed: rowcount 1, or the ids RETURNING gives back when subscriptions sharing a slot are claimed together),
+so a duplicated job, a second scheduler or a retried batch never sends a lesson twice. A batch reads what the
+choice needs in a few queries and stores its messages with outbound.queue_messages (multi-row INSERTs, send
+jobs enqueued together after commit). Which lesson: see helpdesk.lesson_choice.
 """
 from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import cpd_rules, lesson_choice, outbound
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
@@ -104,17 +110,30 @@ def _load(directory: str) -> tuple[Lesson, ...]:
     return tuple(load_lessons(Path(directory)))
 
 
+def _directory(rt) -> str:
+    return str((rt.settings.extra.get("lessons_dir") if rt is not None else None) or LESSONS_DIR)
+
+
 def lessons(rt=None) -> tuple[Lesson, ...]:
-    directory = (rt.settings.extra.get("lessons_dir") if rt is not None else None) or LESSONS_DIR
-    return _load(str(directory))
+    return _load(_directory(rt))
+
+
+@lru_cache(maxsize=4)
+def _by_id(directory: str) -> dict[str, Lesson]:
+    return {lesson.id: lesson for lesson in _load(directory)}
 
 
 def lesson_by_id(rt, lesson_id: str) -> Lesson | None:
-    return next((lesson for lesson in lessons(rt) if lesson.id == lesson_id), None)
+    return _by_id(_directory(rt)).get(lesson_id)
 
 
 def schedule(rt) -> cpd_rules.Schedule:
-    return cpd_rules.parse_schedule(rt.settings.cpd_schedule)
+    return _parse_schedule(rt.settings.cpd_schedule)
+
+
+@lru_cache(maxsize=8)
+def _parse_schedule(text: str) -> cpd_rules.Schedule:
+    return cpd_rules.parse_schedule(text)  # a frozen dataclass: safe to share
 
 
 def _next_due(rt, position: int, joined_at: datetime, previous_at: datetime) -> datetime:
@@ -363,33 +382,13 @@ def recent_topics(session: Session, rt, teachers: list[Teacher], now: datetime) 
 
 
 def district_needs(session: Session, rt, district: str | None, now: datetime) -> tuple[str, ...]:
-    """Top needs (areas) of a district, best first, from the analytics needs assessment."""
+    """Top needs (areas) of a district, best first: the planners' needs score (analytics.service) over the
+    last DISTRICT_NEEDS_WEEKS weeks, so a lesson follows the same ranking the needs report shows."""
     if not district:
         return ()
-    try:
-        from analytics import needs as needs_module
-    except ImportError:
-        needs_module = None
-    top = getattr(needs_module, "district_top_needs", None) if needs_module else None
-    if top is not None:
-        return tuple(top(session, district, now=now))
-    return _district_needs_from_interactions(session, district, now)
+    from analytics.service import district_top_needs
 
-
-def _district_needs_from_interactions(session: Session, district: str, now: datetime) -> tuple[str, ...]:
-    # Until analytics offers a needs-assessment query: areas ranked by how many distinct teachers of the
-    # district asked about them in the last 12 weeks (then by questions), the same ordering a planner sees.
-    from analytics.models import Interaction
-
-    since = now - timedelta(weeks=DISTRICT_NEEDS_WEEKS)
-    rows = session.execute(
-        select(Interaction.area, func.count(func.distinct(Interaction.teacher_key)), func.count(Interaction.id))
-        .where(Interaction.district == district, Interaction.created_at >= since, Interaction.created_at <= now,
-               Interaction.area != "")
-        .group_by(Interaction.area)
-    ).all()
-    rows.sort(key=lambda row: (-row[1], -row[2], row[0]))
-    return tuple(area for area, _, _ in rows[:5])
+    return tuple(district_top_needs(session, district, now=now, weeks=DISTRICT_NEEDS_WEEKS))
 
 
 def sent_lessons(session: Session, teacher_ids: list[int]) -> dict[int, set[str]]:
@@ -403,14 +402,37 @@ def sent_lessons(session: Session, teacher_ids: list[int]) -> dict[int, set[str]
     return sent
 
 
+# (database, district, push time) -> needs. Every batch of one push asks at the same push time, so a worker
+# process asks the database once per district per push instead of once per district per batch (200 batches
+# for 100,000 teachers, each needs query a GROUP BY over the district's last 24 weeks of questions).
+_PUSH_NEEDS: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
+_PUSH_NEEDS_SIZE = 512
+_PUSH_NEEDS_LOCK = threading.Lock()
+
+
 class _NeedsCache:
+    """District needs for a batch: asked once per district per push (see _PUSH_NEEDS)."""
+
     def __init__(self, session, rt, now):
         self.session, self.rt, self.now, self.cache = session, rt, now, {}
+        self.database = str(session.get_bind().url)
 
     def __call__(self, district: str | None) -> tuple[str, ...]:
         if district not in self.cache:
-            self.cache[district] = district_needs(self.session, self.rt, district, self.now)
+            self.cache[district] = self._shared(district)
         return self.cache[district]
+
+    def _shared(self, district: str | None) -> tuple[str, ...]:
+        key = (self.database, district, self.now)
+        with _PUSH_NEEDS_LOCK:
+            if key in _PUSH_NEEDS:
+                return _PUSH_NEEDS[key]
+        needs = district_needs(self.session, self.rt, district, self.now)
+        with _PUSH_NEEDS_LOCK:
+            _PUSH_NEEDS[key] = needs
+            while len(_PUSH_NEEDS) > _PUSH_NEEDS_SIZE:
+                _PUSH_NEEDS.popitem(last=False)
+        return needs
 
 
 def teacher_facts(teacher: Teacher, sent: set[str], topics: tuple, needs: tuple) -> lesson_choice.TeacherFacts:
@@ -467,7 +489,12 @@ def select_due_for_push(session: Session, now: datetime) -> list[int]:
 
 def push_batch(session: Session, rt, subscription_ids: list[int], now: datetime, *,
                dry_run: bool = False) -> BatchResult:
-    """Claim each subscription and queue its lesson through the one send path, all in the caller's transaction."""
+    """Claim each subscription and queue its lesson through the one send path, all in the caller's transaction.
+
+    Built for a batch, not a teacher: what the choice needs is read in a few queries for the whole batch
+    (deliveries by teacher ids, recent question topics by pseudonyms, each district's needs once), the claims
+    are a few conditional UPDATEs, and the messages and deliveries go in as multi-row INSERTs.
+    """
     result = BatchResult(planned=[] if dry_run else None)
     pairs = session.execute(
         select(Subscription, Teacher).join(Teacher, Teacher.id == Subscription.teacher_id)
@@ -482,14 +509,22 @@ def push_batch(session: Session, rt, subscription_ids: list[int], now: datetime,
     topics = recent_topics(session, rt, teachers, now)
     needs = _NeedsCache(session, rt, now)
     facts_of_lessons = lesson_facts(rt)
+    plans = []
     for sub, teacher in pairs:
         choice = lesson_choice.choose_lesson(facts_of_lessons, teacher_facts(
             teacher, sent.get(teacher.id, set()), topics.get(teacher.id, ()), needs(teacher.district)))
         if dry_run:
             result.planned.append((sub.id, mask_phone(teacher.phone), choice.lesson_id if choice else None,
                                    choice.tier if choice else "none"))
-            continue
-        if not _claim(session, rt, sub, now):
+        plans.append((sub, teacher, choice))
+    if dry_run:
+        return result
+    claimed = _claim_many(session, rt, [sub for sub, _, _ in plans], now)
+    drafts: list[outbound.MessageDraft] = []
+    deliveries: list[dict] = []
+    welcome_length = len(rt.settings.cpd_welcome_offsets_days)
+    for sub, teacher, choice in plans:
+        if sub.id not in claimed:
             result.lost_claims += 1
             continue
         result.claimed += 1
@@ -501,36 +536,84 @@ def push_batch(session: Session, rt, subscription_ids: list[int], now: datetime,
             result.skipped += 1
             continue
         lesson = lesson_by_id(rt, choice.lesson_id)
-        used_template = deliver(session, rt, teacher, lesson, choice, now,
-                                series="welcome" if sub.series_position <= len(rt.settings.cpd_welcome_offsets_days)
-                                else "weekly")
+        via_template = lesson_drafts(rt, teacher, lesson, now, drafts)
+        deliveries.append(dict(teacher_id=teacher.id, lesson_id=lesson.id, area=lesson.area,
+                               series="welcome" if sub.series_position <= welcome_length else "weekly",
+                               reason=choice.tier, channel=teacher.channel, via_template=via_template,
+                               sent_at=now, awaiting_reflection=True))
         result.sent += 1
-        result.templates += int(used_template)
+        result.templates += int(via_template)
+    outbound.queue_messages(session, drafts)
+    if deliveries:
+        session.connection().execute(insert(LessonDelivery.__table__), deliveries)
     return result
+
+
+def _following(rt, sub: Subscription, now: datetime, memo: dict | None = None) -> datetime:
+    """When the lesson after the one due now is due (memoised per batch: most subscriptions share a slot)."""
+    due_at = sub.next_lesson_at
+    position = sub.series_position + 1
+    welcome_length = len(rt.settings.cpd_welcome_offsets_days)
+    # Lessons missed while the service was down are not all sent at once: the next one is scheduled from now.
+    previous_at = max(due_at, now - timedelta(days=1))
+    # Past the welcome series the join date no longer matters, and every later position behaves alike.
+    key = (min(position, welcome_length + 1), sub.joined_at if position < welcome_length else None, previous_at)
+    if memo is not None and key in memo:
+        return memo[key]
+    following = _next_due(rt, position, sub.joined_at, previous_at)
+    if following <= now:
+        following = cpd_rules.next_slot(now, schedule(rt), rt.settings.timezone)
+    if memo is not None:
+        memo[key] = following
+    return following
 
 
 def _claim(session: Session, rt, sub: Subscription, now: datetime) -> bool:
     """The guarantee against sending twice: move next_lesson_at forward only if it still holds what we read."""
-    due_at = sub.next_lesson_at
-    # Lessons missed while the service was down are not all sent at once: the next one is scheduled from now.
-    following = _next_due(rt, sub.series_position + 1, sub.joined_at, max(due_at, now - timedelta(days=1)))
-    if following <= now:
-        following = cpd_rules.next_slot(now, schedule(rt), rt.settings.timezone)
-    # Core on the session's connection: the ORM's per-statement bookkeeping (and an autoflush of the lessons
-    # queued so far) cost about three times as much, and a push makes one of these per teacher.
-    claimed = session.connection().execute(
-        update(Subscription.__table__)
-        .where(Subscription.id == sub.id, Subscription.active.is_(True), Subscription.next_lesson_at == due_at)
-        .values(next_lesson_at=following, series_position=Subscription.series_position + 1, updated_at=now)
-    ).rowcount
-    if claimed == 1:
-        sub.next_lesson_at, sub.series_position = following, sub.series_position + 1
-    return claimed == 1
+    return sub.id in _claim_many(session, rt, [sub], now)
 
 
-def deliver(session: Session, rt, teacher: Teacher, lesson: Lesson, choice: lesson_choice.Choice,
-            now: datetime, series: str = "weekly") -> bool:
-    """Queue one lesson for one teacher. Returns True when the WhatsApp template went first."""
+def _claim_many(session: Session, rt, subs: list[Subscription], now: datetime) -> set[int]:
+    """Claim subscriptions; returns the ids this transaction won.
+
+    Each claim is the conditional UPDATE of next_lesson_at (only if it still holds the value we read), so a
+    duplicated job, a second scheduler or a retried batch never sends a lesson twice. Subscriptions that
+    were due at the same moment and move to the same next slot share one UPDATE ... WHERE id IN (...)
+    RETURNING id: the rows returned are exactly those whose single-row UPDATE would have had rowcount 1.
+    """
+    memo: dict = {}
+    groups: dict[tuple, list[Subscription]] = {}
+    for sub in subs:
+        groups.setdefault((sub.next_lesson_at, _following(rt, sub, now, memo)), []).append(sub)
+    table = Subscription.__table__
+    returning = session.get_bind().dialect.update_returning
+    won: set[int] = set()
+    for (due_at, following), members in groups.items():
+        for start in range(0, len(members), 500):  # bound parameters per statement stay small everywhere
+            chunk = members[start:start + 500]
+            # Core on the session's connection: no ORM bookkeeping (nor an autoflush) per statement.
+            claim = (update(table)
+                     .where(table.c.active.is_(True), table.c.next_lesson_at == due_at)
+                     .values(next_lesson_at=following, series_position=table.c.series_position + 1,
+                             updated_at=now))
+            if returning:
+                won.update(session.connection().execute(
+                    claim.where(table.c.id.in_([sub.id for sub in chunk])).returning(table.c.id)).scalars())
+            else:  # a database without UPDATE ... RETURNING: one claim per row, rowcount 1 wins
+                for sub in chunk:
+                    if session.connection().execute(claim.where(table.c.id == sub.id)).rowcount == 1:
+                        won.add(sub.id)
+        for sub in members:
+            if sub.id in won:
+                # What the UPDATE wrote, without marking the object dirty (that would UPDATE it again).
+                set_committed_value(sub, "next_lesson_at", following)
+                set_committed_value(sub, "series_position", sub.series_position + 1)
+                set_committed_value(sub, "updated_at", now)
+    return won
+
+
+def lesson_drafts(rt, teacher: Teacher, lesson: Lesson, now: datetime, drafts: list) -> bool:
+    """Add one teacher's lesson messages to `drafts`. Returns True when the WhatsApp template goes first."""
     lang = _lang(teacher)
     channel = teacher.channel
     via_template = False
@@ -541,15 +624,13 @@ def deliver(session: Session, rt, teacher: Teacher, lesson: Lesson, choice: less
             # by send_outbound and released when the teacher replies (outbound.release_held); kind "template"
             # also stops send_outbound from adding the answer-ready template.
             first_name = (teacher.name or "").split()[0] if teacher.name else ""
-            outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
-                                   content_sid=template_sid,
-                                   content_variables={"1": first_name, "2": lesson.text("title", lang)})
+            drafts.append(outbound.MessageDraft(body="", kind="template", teacher=teacher, channel="whatsapp",
+                                                content_sid=template_sid,
+                                                content_variables={"1": first_name,
+                                                                   "2": lesson.text("title", lang)}))
             via_template = True
     body = sms_text(lesson, lang) if channel == "sms" else whatsapp_text(lesson, lang)
-    outbound.queue_message(session, teacher=teacher, body=body, kind="lesson")
-    session.add(LessonDelivery(teacher_id=teacher.id, lesson_id=lesson.id, area=lesson.area, series=series,
-                               reason=choice.tier, channel=channel, via_template=via_template, sent_at=now,
-                               awaiting_reflection=True))
+    drafts.append(outbound.MessageDraft(body=body, kind="lesson", teacher=teacher))
     return via_template
 
 

@@ -3,9 +3,10 @@ by `workers.jobs.send_outbound` once the transaction commits.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.channels.twilio import channel_limit, sms_segments, split_message
@@ -49,6 +50,98 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
         # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
         enqueue_after_commit(session, SEND_JOB, rows[0].id, job_id=f"out-{rows[0].id}")
     return rows
+
+
+@dataclass
+class MessageDraft:
+    """One message for queue_messages: the same fields queue_message takes."""
+    body: str
+    kind: str
+    teacher: Teacher | None = None
+    to_address: str | None = None
+    channel: str | None = None
+    in_reply_to_id: int | None = None
+    content_sid: str | None = None
+    content_variables: dict | None = None
+
+
+_BULK_SENDS = "after_commit_bulk_sends"
+
+
+def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[int]]:
+    """queue_message for many messages at once (the CPD push): the same rows, parts and suppression, but one
+    multi-row INSERT per part level instead of a flush per row, and the send jobs enqueued together after
+    commit (in draft order; `enqueue_many` on the job queue when it has one). Returns each draft's row ids.
+    """
+    planned = []
+    split: dict[tuple, list[tuple[str, int]]] = {}  # a push sends the same few lesson texts to many teachers
+    now = utcnow()
+    for draft in drafts:
+        channel = draft.channel or (draft.teacher.channel if draft.teacher else _channel_of(draft.to_address))
+        to_address = draft.to_address or draft.teacher.address(channel)
+        suppressed = (draft.teacher is not None and draft.teacher.opted_out_at is not None
+                      and draft.kind not in ALLOWED_AFTER_OPT_OUT)
+        key = (draft.body, channel, bool(draft.content_sid))
+        if key not in split:
+            parts = [draft.body] if draft.content_sid else split_message(draft.body, channel_limit(channel))
+            split[key] = [(part, sms_segments(part) if channel == "sms" else 1) for part in parts]
+        planned.append([dict(
+            teacher_id=draft.teacher.id if draft.teacher else None, to_address=to_address, channel=channel,
+            body=part, kind=draft.kind, content_sid=draft.content_sid, content_variables=draft.content_variables,
+            status="suppressed" if suppressed else "pending", segments=segments,
+            in_reply_to_id=draft.in_reply_to_id, attempts=0, created_at=now, updated_at=now,
+        ) for part, segments in split[key]])
+    ids: list[list[int]] = [[] for _ in planned]
+    # A part names the part it follows, so the parts go in by level: every first part, then every second...
+    level = 0
+    while True:
+        owners = [index for index, parts in enumerate(planned) if len(parts) > level]
+        if not owners:
+            break
+        values = [dict(planned[index][level], follows_id=ids[index][-1] if level else None) for index in owners]
+        for index, row_id in zip(owners, _insert_returning_ids(session, values)):
+            ids[index].append(row_id)
+        level += 1
+    session.flush()  # anything the caller added before (ORM objects) stays ahead of later reads, as before
+    first_parts = [row_ids[0] for row_ids, parts in zip(ids, planned) if parts and parts[0]["status"] == "pending"]
+    if first_parts:
+        # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
+        session.info.setdefault(_BULK_SENDS, []).extend(first_parts)
+    return ids
+
+
+def _insert_returning_ids(session: Session, values: list[dict]) -> list[int]:
+    """Multi-row INSERT ... RETURNING id, the ids in the order of `values`."""
+    table = OutboundMessage.__table__
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # SQLAlchemy cannot batch an order-guaranteed RETURNING on SQLite (it would insert row by row). One
+        # INSERT of many VALUES rows assigns rowids max+1, max+2, ... in VALUES order under SQLite's single
+        # writer lock, so the returned ids sorted ascending are in the order of `values`.
+        return sorted(connection.execute(insert(table).returning(table.c.id), values).scalars())
+    return list(connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                   values).scalars())
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_bulk_sends(session: Session) -> None:
+    ids = session.info.pop(_BULK_SENDS, None)
+    if not ids:
+        return
+    from helpdesk import runtime
+
+    jobs = runtime.current().jobs
+    calls = [((outbound_id,), f"out-{outbound_id}") for outbound_id in ids]
+    if hasattr(jobs, "enqueue_many"):
+        jobs.enqueue_many(SEND_JOB, calls)
+    else:
+        for args, job_id in calls:
+            jobs.enqueue(SEND_JOB, *args, job_id=job_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_bulk_sends(session: Session) -> None:
+    session.info.pop(_BULK_SENDS, None)
 
 
 def _channel_of(address: str | None) -> str:

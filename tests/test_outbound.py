@@ -183,3 +183,79 @@ def test_the_flood_check_lets_through_a_burst_then_refuses(redis_server):
     assert allowed == [True] * 5 + [False] * 3
     local = RateLimiter()
     assert [local.allow("x", per_minute=2) for _ in range(3)] == [True, True, False]
+
+
+# --- the bulk variant (the CPD push) --------------------------------------------------------------
+
+def _stored(session, ids):
+    by_id = {row.id: row for row in session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)))}
+    position = {row_id: index for index, row_id in enumerate(ids)}
+    return [(by_id[i].teacher_id, by_id[i].to_address, by_id[i].channel, by_id[i].body, by_id[i].kind,
+             by_id[i].content_sid, by_id[i].content_variables, by_id[i].status, by_id[i].segments,
+             position.get(by_id[i].follows_id)) for i in ids]
+
+
+def test_queue_messages_stores_what_queue_message_stores_and_sends_after_commit(rt, twilio_api):
+    long_body = " ".join(f"Step {i}: do the next useful thing in class." for i in range(80))
+    with rt.db.session_scope() as session:
+        get_or_create_teacher(session, "+923001234001")
+        wa = get_or_create_teacher(session, "+923001234002")
+        wa.channel, wa.last_whatsapp_inbound_at = "whatsapp", utcnow()
+        get_or_create_teacher(session, "+923001234003").opted_out_at = utcnow()
+
+    def drafts(session):
+        teachers = {t.phone: t for t in session.scalars(select(Teacher))}
+        sms, wa, stopped = (teachers[f"+92300123400{n}"] for n in (1, 2, 3))
+        return [dict(teacher=sms, body="Short lesson ب", kind="lesson"),
+                dict(teacher=wa, body=long_body, kind="lesson"),
+                dict(teacher=wa, body="", kind="template", channel="whatsapp", content_sid="HX" + "3" * 32,
+                     content_variables={"1": "Sana", "2": "Exit tickets"}),
+                dict(teacher=stopped, body="Not for you", kind="lesson"),
+                dict(to_address="+923009999999", body=long_body, kind="relay")]
+
+    session = rt.db.Session()
+    try:  # the reference: one queue_message at a time, rolled back
+        one_by_one = [[row.id for row in outbound.queue_message(session, **spec)] for spec in drafts(session)]
+        expected = [_stored(session, ids) for ids in one_by_one]
+    finally:
+        session.rollback()
+        session.close()
+    with rt.db.session_scope() as session:
+        bulk = outbound.queue_messages(session, [outbound.MessageDraft(**spec) for spec in drafts(session)])
+        assert [_stored(session, ids) for ids in bulk] == expected
+        assert [len(ids) for ids in bulk] == [1, 3, 1, 1, 3]
+        assert twilio_api.messages == [] and rt.jobs.drain()  # nothing is sent before the commit
+    assert rt.jobs.drain()
+    sent = twilio_api.wait_for_messages(8)
+    assert len(sent) == 8 and "+923001234003" not in {m["To"] for m in sent}
+    to_wa = [m.get("Body") or m.get("ContentSid") for m in sent if m["To"] == "whatsapp:+923001234002"]
+    assert " ".join(body for body in to_wa if not body.startswith("HX")) == long_body  # parts in order
+
+
+def test_queue_messages_sends_nothing_when_the_transaction_rolls_back(rt, twilio_api):
+    with pytest.raises(RuntimeError):
+        with rt.db.session_scope() as session:
+            teacher = get_or_create_teacher(session, "+923001234004")
+            outbound.queue_messages(session, [outbound.MessageDraft(teacher=teacher, body="x", kind="lesson")])
+            raise RuntimeError("the batch failed")
+    assert rt.jobs.drain() and twilio_api.messages == []
+    with rt.db.session_scope() as session:  # the next commit does not pick up the rolled-back sends
+        get_or_create_teacher(session, "+923001234005")
+    assert rt.jobs.drain() and twilio_api.messages == []
+
+
+def test_enqueue_many_puts_every_job_on_redis_in_one_pipeline(redis_server):
+    import redis
+    from rq import Queue
+
+    from workers.queue import RedisJobQueue
+
+    redis_server.flushall()
+    connection = redis.Redis.from_url(redis_server.url)
+    jobs = RedisJobQueue(connection)
+    assert jobs.enqueue_many(outbound.SEND_JOB, [((n,), f"out-{n}") for n in range(1, 301)]) == 300
+    queue = Queue("default", connection=connection)
+    assert queue.count == 300
+    first = queue.fetch_job("out-1")
+    assert (first.func_name, first.args, first.retries_left) == (outbound.SEND_JOB, (1,), 3)
+    assert queue.job_ids[:3] == ["out-1", "out-2", "out-3"]

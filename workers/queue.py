@@ -29,6 +29,9 @@ class JobQueue(Protocol):
     def enqueue(self, func_path: str, *args, job_id: str | None = None, delay: float = 0.0,
                 queue: str = "default") -> bool: ...
 
+    # Optional: enqueue_many(func_path, [(args, job_id), ...], queue="default") -> int, for bulk senders
+    # (helpdesk.outbound.queue_messages falls back to enqueue when a queue lacks it).
+
 
 class RedisJobQueue:
     def __init__(self, redis_connection):
@@ -60,6 +63,29 @@ class RedisJobQueue:
             log.warning("enqueue of %s failed, the sweeper will retry: %s", func_path, exc)
             return False
 
+    def enqueue_many(self, func_path: str, calls: list[tuple[tuple, str | None]], queue: str = "default") -> int:
+        """Many immediate jobs of one function in one Redis pipeline: [(args, job_id), ...] -> how many were queued.
+
+        About 0.3 ms a job instead of 1 ms (the CPD push queues a send job per lesson). The job ids are fresh
+        row ids, so rq's `unique` check is not needed here; the same retry and TTL options as `enqueue`.
+        """
+        from redis.exceptions import RedisError
+        from rq import Retry
+
+        if not calls:
+            return 0
+        q = self.queues[queue]
+        datas = [q.prepare_data(func_path, args=args, job_id=job_id, retry=Retry(max=3, interval=[5, 30, 120]),
+                                result_ttl=300, failure_ttl=7 * 86400) for args, job_id in calls]
+        try:
+            with self.connection.pipeline() as pipe:
+                jobs = q.enqueue_many(datas, pipeline=pipe)
+                pipe.execute()
+            return len(jobs)
+        except RedisError as exc:
+            log.warning("enqueue of %d %s jobs failed, the sweeper will retry: %s", len(calls), func_path, exc)
+            return 0
+
     def depth(self) -> dict[str, int]:
         return {name: q.count for name, q in self.queues.items()}
 
@@ -87,6 +113,9 @@ class InProcessJobQueue:
                                         (job_id, args)))
             self._cond.notify_all()
         return True
+
+    def enqueue_many(self, func_path: str, calls: list[tuple[tuple, str | None]], queue: str = "default") -> int:
+        return sum(self.enqueue(func_path, *args, job_id=job_id, queue=queue) for args, job_id in calls)
 
     def depth(self) -> dict[str, int]:
         with self._cond:

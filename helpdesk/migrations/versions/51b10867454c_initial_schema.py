@@ -1,14 +1,14 @@
 """initial schema
 
-Revision ID: c0762dd74e3c
+Revision ID: 51b10867454c
 Revises: 
-Create Date: 2026-11-23 15:22:36.160861
+Create Date: 2026-11-23 15:34:18.267607
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'c0762dd74e3c'
+revision = '51b10867454c'
 down_revision = None
 branch_labels = None
 depends_on = None
