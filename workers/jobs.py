@@ -144,7 +144,8 @@ def _must_wait_for_window(row: OutboundMessage, teacher: Teacher | None) -> bool
 
 def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None) -> None:
     """Outside WhatsApp's 24-hour window only a template may go out: hold the message for the teacher's
-    next reply and send the "your answer is ready" template once (or fall back to SMS when configured)."""
+    next reply and send the "your answer is ready" template once (or fall back to SMS when
+    ANSWER_SMS_FALLBACK is on). Without either, the message simply waits for the teacher's next message."""
     row.status, row.updated_at = "held", utcnow()
     if teacher is None:
         return
@@ -160,8 +161,8 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
     if template_sid:
         outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
                                content_sid=template_sid, content_variables={"1": teacher.name or ""})
-    elif rt.settings.twilio_sms_from or not rt.settings.uses_twilio:
-        # No approved template configured: fall back to SMS so the teacher still hears from us.
+    elif rt.settings.answer_sms_fallback:
+        # No approved template configured, but SMS fallback is on: the teacher still hears from us now.
         row.status = "pending"
         row.channel, row.to_address = "sms", teacher.phone
         session.flush()
