@@ -1,14 +1,14 @@
 """initial schema
 
-Revision ID: 51b10867454c
+Revision ID: 7317f529bd29
 Revises: 
-Create Date: 2026-11-23 15:34:18.267607
+Create Date: 2026-11-23 15:41:57.537752
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '51b10867454c'
+revision = '7317f529bd29'
 down_revision = None
 branch_labels = None
 depends_on = None
