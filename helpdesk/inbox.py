@@ -22,17 +22,28 @@ def _insert(session: Session, model):
     return module.insert(model)
 
 
+_STORE_INBOUND: dict[str, object] = {}
+
+
+def _store_inbound_statement(dialect: str):
+    # Built once per dialect and run with parameters: the webhook is the hot path, and building the
+    # statement anew each time costs more than SQLite's insert itself.
+    if dialect not in _STORE_INBOUND:
+        module = postgresql if dialect == "postgresql" else sqlite
+        _STORE_INBOUND[dialect] = (
+            module.insert(InboundMessage).on_conflict_do_nothing(index_elements=["message_sid"])
+            .returning(InboundMessage.id)
+        )
+    return _STORE_INBOUND[dialect]
+
+
 def store_inbound(session: Session, message: Inbound) -> int | None:
     """Insert the message; None when its MessageSid was seen before (a retry or a replay)."""
-    stmt = (
-        _insert(session, InboundMessage)
-        .values(message_sid=message.sid, phone=message.phone, channel=message.channel, body=message.body,
-                num_media=message.num_media, media=list(message.media) or None,
-                extra=dict(message.extra) or None, status="received", received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["message_sid"])
-        .returning(InboundMessage.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    row = dict(message_sid=message.sid, phone=message.phone, channel=message.channel, body=message.body,
+               num_media=message.num_media, media=list(message.media) or None,
+               extra=dict(message.extra) or None, status="received", received_at=utcnow())
+    statement = _store_inbound_statement(session.bind.dialect.name)
+    return session.connection().execute(statement, row).scalar_one_or_none()
 
 
 def apply_status(session: Session, update: StatusUpdate, outbound_id: int | None) -> bool:

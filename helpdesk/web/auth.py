@@ -16,6 +16,8 @@ bp = Blueprint("auth", __name__)
 
 def load_user() -> None:
     g.user = None
+    if request.blueprint == "webhooks":
+        return  # Twilio has no console session; skip the cookie work on the hot path
     user_id = session.get("user_id")
     if user_id is None:
         return
