@@ -23,9 +23,10 @@ def shipped_faq_dir() -> Path:
 
 
 class KnowledgeHolder:
-    def __init__(self, directory: Path | None, db=None):
+    def __init__(self, directory: Path | None, db=None, check_every: float = CHECK_EVERY_SECONDS):
         self.directory = Path(directory) if directory else shipped_faq_dir()
         self.db = db
+        self.check_every = check_every
         self._lock = threading.Lock()
         self._matcher: Matcher | None = None
         self._fingerprint: tuple | None = None
@@ -34,7 +35,7 @@ class KnowledgeHolder:
 
     def matcher(self) -> Matcher:
         now = time.monotonic()
-        if self._matcher is not None and now - self._checked_at < CHECK_EVERY_SECONDS:
+        if self._matcher is not None and now - self._checked_at < self.check_every:
             return self._matcher
         with self._lock:
             self._checked_at = now
