@@ -259,3 +259,20 @@ def test_enqueue_many_puts_every_job_on_redis_in_one_pipeline(redis_server):
     first = queue.fetch_job("out-1")
     assert (first.func_name, first.args, first.retries_left) == (outbound.SEND_JOB, (1,), 3)
     assert queue.job_ids[:3] == ["out-1", "out-2", "out-3"]
+
+
+def test_the_sweeper_resends_lost_jobs_but_respects_a_backoff(make_app, sqlite_url, twilio_api):
+    from workers.jobs import sweep_unprocessed
+
+    rt = make_app(sqlite_url, sweep_after_seconds=0).extensions["helpdesk"]
+    long_ago = utcnow() - timedelta(minutes=5)
+    with rt.db.session_scope() as session:
+        # What a lost enqueue leaves behind, and a 429 whose backoff has not yet run out.
+        session.add(OutboundMessage(to_address="+923001234567", channel="sms", body="lost", kind="notice",
+                                    status="pending", updated_at=long_ago))
+        session.add(OutboundMessage(to_address="+923001234568", channel="sms", body="backing off", kind="notice",
+                                    status="retrying", updated_at=long_ago,
+                                    not_before=utcnow() + timedelta(hours=1)))
+    assert sweep_unprocessed() == 1
+    assert rt.jobs.drain()
+    assert [m["Body"] for m in twilio_api.messages] == ["lost"]

@@ -65,8 +65,7 @@ def send_outbound(outbound_id: int, slot_reserved: bool = False) -> None:
             wait = rt.limiter.reserve(_sender_key(rt, row.to_address), rt.settings.sender_messages_per_second)
             if wait > MAX_INLINE_WAIT:
                 row.status, row.not_before = "retrying", utcnow() + timedelta(seconds=wait)
-                session.flush()
-                rt.enqueue("workers.jobs.send_outbound", outbound_id, True, delay=wait)
+                enqueue_after_commit(session, "workers.jobs.send_outbound", outbound_id, True, delay=wait)
                 return
             time.sleep(wait)
         if not outbound.claim_for_sending(session, outbound_id):
@@ -170,9 +169,7 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
 
 
 def _sender_key(rt, to_address: str) -> str:
-    transport = rt.transport
-    sender = transport.sender_for(to_address) if hasattr(transport, "sender_for") else "outbox"
-    return f"sender:{sender}"
+    return f"sender:{rt.transport.sender_for(to_address)}"
 
 
 def _status_callback_url(rt, outbound_id: int) -> str | None:
@@ -192,9 +189,11 @@ def sweep_unprocessed() -> int:
             select(InboundMessage.id).where(InboundMessage.status == "received", InboundMessage.received_at < older)
             .order_by(InboundMessage.id).limit(1000)
         ).all()
+        # A retrying row is only overdue once its backoff (not_before) has passed too.
         pending = session.scalars(
-            select(OutboundMessage.id).where(OutboundMessage.status.in_(("pending", "retrying")),
-                                             OutboundMessage.updated_at < older)
+            select(OutboundMessage.id).where(
+                OutboundMessage.status.in_(("pending", "retrying")), OutboundMessage.updated_at < older,
+                (OutboundMessage.not_before.is_(None)) | (OutboundMessage.not_before < older))
             .order_by(OutboundMessage.id).limit(1000)
         ).all()
         session.execute(

@@ -39,3 +39,7 @@ class SendError(Exception):
 
 class Transport(Protocol):
     def send(self, message: OutgoingMessage) -> SendResult: ...
+
+    def sender_for(self, to: str) -> str:
+        """The sending number or service for `to`: rate limits are held per sender."""
+        ...

@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 
 
 class OutboxTransport:
+    def sender_for(self, to: str) -> str:
+        return "outbox-whatsapp" if to.startswith("whatsapp:") else "outbox-sms"
+
     def send(self, message: OutgoingMessage) -> SendResult:
         sid = "OB" + uuid.uuid4().hex
         log.info("outbox message to %s (%d chars)", mask_address(message.to), len(message.body or ""))
