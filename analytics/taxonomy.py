@@ -18,7 +18,7 @@ from typing import Iterable
 
 import yaml
 
-TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "knowledge_base" / "taxonomy.yaml"
+from knowledge_base.lessons import TAXONOMY_PATH
 
 # Onboarding asks for a school level (primary, middle, high); the taxonomy speaks in grade bands.
 LEVEL_TO_BAND = {"primary": "primary", "middle": "middle", "high": "secondary", "secondary": "secondary",

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Iterable
 
-MIN_CELL = 5  # planners see no cell with fewer teachers than this (k-anonymity)
+from analytics.reports import DEFAULT_K as MIN_CELL  # planners see no cell with fewer teachers (k-anonymity)
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,15 @@ class TopicEffect:
     treated: int
     cohorts: tuple[CohortEffect, ...]
     effect: float | None  # None when no cohort has both groups
+    min_cell: int = MIN_CELL  # settings.report_min_teachers on the planners' page
 
     @property
     def suppressed(self) -> bool:
-        return self.treated < MIN_CELL or any(c.comparison < MIN_CELL for c in self.cohorts)
+        return self.treated < self.min_cell or any(c.comparison < self.min_cell for c in self.cohorts)
 
 
 def topic_effects(exposures: Iterable[Exposure], questions: Iterable[Question], population: Iterable[str], *,
-                  today: date, weeks: int = 4) -> list[TopicEffect]:
+                  today: date, weeks: int = 4, min_cell: int = MIN_CELL) -> list[TopicEffect]:
     window = timedelta(weeks=weeks)
     population = set(population)
     first_sent: dict[tuple[str, str], date] = {}
@@ -111,9 +112,5 @@ def topic_effects(exposures: Iterable[Exposure], questions: Iterable[Question], 
         found = tuple(by_topic.get(topic, ()))
         treated = sum(c.treated for c in found)
         effect = sum(c.effect * c.treated for c in found) / treated if treated else None
-        results.append(TopicEffect(topic, treated, found, effect))
+        results.append(TopicEffect(topic, treated, found, effect, min_cell))
     return results
-
-
-def as_date(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value

@@ -1,7 +1,8 @@
 """Planner figures for the CPD hour: completion rates per lesson and per district, and the effect report.
 
 Queries only; the maths lives in helpdesk.cpd_effect (pure). No phone number leaves this module: teachers
-are joined to analytics by their keyed pseudonym, and cells smaller than MIN_CELL are suppressed.
+are joined to analytics by their keyed pseudonym, and cells with fewer than settings.report_min_teachers
+(the planners' k, as in analytics) are suppressed.
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ class CompletionRow:
         return self.sent is None
 
 
-def _row(label: str, sent: int, completed: int) -> CompletionRow:
-    if sent < MIN_CELL:
+def _row(label: str, sent: int, completed: int, min_cell: int) -> CompletionRow:
+    if sent < min_cell:
         return CompletionRow(label, None, None, None)
     return CompletionRow(label, sent, completed, completed / sent)
 
@@ -42,16 +43,17 @@ def completion_by_lesson(session: Session, rt) -> list[CompletionRow]:
         .group_by(LessonDelivery.lesson_id).order_by(LessonDelivery.lesson_id)
     ).all()
     titles = {lesson.id: lesson.text("title") for lesson in cpd.lessons(rt)}
-    return [_row(titles.get(lesson_id, lesson_id), sent, done) for lesson_id, sent, done in rows]
+    k = rt.settings.report_min_teachers
+    return [_row(titles.get(lesson_id, lesson_id), sent, done, k) for lesson_id, sent, done in rows]
 
 
-def completion_by_district(session: Session) -> list[CompletionRow]:
+def completion_by_district(session: Session, min_cell: int = MIN_CELL) -> list[CompletionRow]:
     district = func.coalesce(Teacher.district, "")
     rows = session.execute(
         select(district, func.count(LessonDelivery.id), func.count(LessonDelivery.completed_at))
         .join(Teacher, Teacher.id == LessonDelivery.teacher_id).group_by(district).order_by(district)
     ).all()
-    return [_row(name or "(not given)", sent, done) for name, sent, done in rows]
+    return [_row(name or "(not given)", sent, done, min_cell) for name, sent, done in rows]
 
 
 def _local_day(value: datetime, tz: str) -> date:
@@ -81,4 +83,5 @@ def effect_report(session: Session, rt, *, weeks: int = 4, today: date | None = 
         select(Interaction.teacher_key, Interaction.area, Interaction.day)
         .where(Interaction.area.in_(topics), Interaction.day >= earliest))
         if teacher_key in population]
-    return topic_effects(exposures, questions, population, today=today or _local_day(utcnow(), tz), weeks=weeks)
+    return topic_effects(exposures, questions, population, today=today or _local_day(utcnow(), tz), weeks=weeks,
+                         min_cell=rt.settings.report_min_teachers)

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpdesk import outbound, routing
+from analytics.taxonomy import load_taxonomy
+from helpdesk import content, outbound, routing
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, Ticket, TicketEvent
 from helpdesk.privacy import mask_phone
@@ -28,14 +28,6 @@ RATING_WINDOW = timedelta(days=3)  # a "1"/"2" this long after an expert's answe
 NEAREST_FAQ_MIN_SCORE = 0.2  # below this the nearest FAQ says nothing about the subject
 OPEN_WORDS = {"open", "kholo", "khol", "کھولیں", "کھولو"}
 
-TEXTS = {
-    "en": {"answer": "Answer from a subject expert:\n{answer}",
-           "rate": "Reply 1 if this helped, 2 if it did not."},
-    "ur": {"answer": "ماہر استاد کا جواب:\n{answer}",
-           "rate": "اگر یہ مددگار تھا تو 1 لکھیں، ورنہ 2 لکھیں۔"},
-}
-
-
 class TicketError(ValueError):
     """An action that is not allowed on this ticket now (closed, not yours...). The text is for the user."""
 
@@ -44,18 +36,18 @@ class TicketError(ValueError):
 
 @functools.lru_cache(maxsize=1)
 def taxonomy() -> dict:
-    from knowledge_base.lessons import TAXONOMY_PATH
-
-    data = yaml.safe_load(TAXONOMY_PATH.read_text(encoding="utf-8"))
-    return {section: {item["slug"]: item for item in data.get(section, [])}
-            for section in ("areas", "subjects", "grade_bands")}
+    """The shipped taxonomy (read by analytics.taxonomy, the one loader) as {section: {slug: label}},
+    for the console's menus and the labels below."""
+    tax = load_taxonomy()
+    return {"areas": {a.slug: a for a in tax.areas}, "subjects": {s.slug: s for s in tax.subjects},
+            "grade_bands": {b.slug: b for b in tax.grade_bands}}
 
 
 def label(section: str, slug: str | None) -> str:
     if not slug:
         return ""
     item = taxonomy()[section].get(slug)
-    return item["en"] if item else slug
+    return item.en if item else slug
 
 
 def short_band(slug: str | None) -> str:
@@ -237,8 +229,7 @@ def deliver_answer(session: Session, rt, ticket: Ticket, answer: str) -> list[Ou
     """Send the answer on the teacher's channel. Outside the WhatsApp window the send path holds it and sends
     the "answer ready, reply OPEN" template; with the SMS fallback on, it goes by SMS at once instead."""
     teacher = ticket.teacher
-    texts = TEXTS.get(teacher.language, TEXTS["en"])
-    body = texts["answer"].format(answer=answer) + "\n\n" + texts["rate"]
+    body = content.text("expert_answer", teacher.language or "en", answer=answer)
     channel = teacher.channel
     if channel == "whatsapp" and not outbound.whatsapp_window_open(teacher):
         if rt.settings.answer_sms_fallback:
@@ -377,8 +368,7 @@ def check_targets(session: Session, rt, now=None) -> dict[str, int]:
     for ticket in overdue:
         _reassign_overdue(session, rt, ticket)
     waiting = session.scalars(
-        select(Ticket).where(Ticket.status.in_(("open", "reopened")), Ticket.assignee_id.is_(None))
-        .order_by(Ticket.priority.desc(), Ticket.id).limit(200)  # "urgent" > "normal": urgent first
+        _unassigned().order_by(Ticket.priority.desc(), Ticket.id).limit(200)  # "urgent" > "normal": urgent first
     ).all()
     assigned = 0
     for ticket in waiting:
@@ -547,8 +537,13 @@ def is_open_request(text: str) -> bool:
     return (text or "").strip().lower().rstrip(".!") in OPEN_WORDS
 
 
+def _unassigned():
+    """Tickets waiting in the queue: open or reopened, with no expert."""
+    return select(Ticket).where(Ticket.status.in_(("open", "reopened")), Ticket.assignee_id.is_(None))
+
+
 def tickets_for_queue(session: Session, *, subject: str | None = None):
-    stmt = select(Ticket).where(Ticket.status.in_(("open", "reopened")), Ticket.assignee_id.is_(None))
+    stmt = _unassigned()
     if subject:
         stmt = stmt.where(Ticket.subject == subject)
     return session.scalars(stmt.order_by(Ticket.priority.desc(), Ticket.created_at)).all()

@@ -57,3 +57,10 @@ def test_no_effect_when_both_groups_change_alike():
     (effect,) = topic_effects(exposures, questions, population, today=d("4-30"), weeks=1)
     assert effect.effect == pytest.approx(0.0)
     assert not effect.suppressed
+
+
+def test_suppression_follows_the_planners_k():
+    exposures = [Exposure(f"t{i}", "numeracy", d("3-10")) for i in range(5)]
+    population = {f"t{i}" for i in range(5)} | {f"c{i}" for i in range(5)}
+    (effect,) = topic_effects(exposures, [], population, today=d("4-30"), weeks=1, min_cell=6)
+    assert effect.treated == 5 and effect.suppressed  # 5 teachers are too few when k is 6

@@ -39,7 +39,7 @@ def report():
         return render_template(
             "certificate_cpd_report.html",
             lessons=cpd_reports.completion_by_lesson(session, rt),
-            districts=cpd_reports.completion_by_district(session),
+            districts=cpd_reports.completion_by_district(session, rt.settings.report_min_teachers),
             effects=cpd_reports.effect_report(session, rt),
-            min_cell=cpd_reports.MIN_CELL,
+            min_cell=rt.settings.report_min_teachers,
         )
