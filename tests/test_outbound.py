@@ -131,6 +131,38 @@ def test_a_timeout_after_the_request_is_not_blindly_retried(make_app, sqlite_url
     assert len(twilio_api.messages) == 1  # Twilio did create it: a retry would have sent it twice
 
 
+def test_a_send_in_doubt_is_settled_from_twilio_instead_of_sent_twice(make_app, sqlite_url, twilio_api):
+    from workers.jobs import reconcile_unknown
+
+    rt = make_app(sqlite_url, twilio_http_timeout=0.5).extensions["helpdesk"]
+    twilio_api.hang_next(2.0)
+    queue(rt, body="the answer")
+    assert rt.jobs.drain()
+    time.sleep(2.0)
+    with rt.db.session_scope() as session:  # as it will look once the reconcile delay has passed
+        session.get(OutboundMessage, rows(rt)[0].id).updated_at = utcnow() - timedelta(minutes=5)
+    assert reconcile_unknown() == 1
+    assert rt.jobs.drain()
+    row = rows(rt)[0]
+    assert (row.status, row.twilio_sid) == ("accepted", twilio_api.messages[0]["sid"])
+    assert len(twilio_api.messages) == 1
+
+
+def test_a_send_in_doubt_that_twilio_never_created_is_sent_again_once(make_app, sqlite_url, twilio_api):
+    from workers.jobs import reconcile_unknown
+
+    rt = make_app(sqlite_url).extensions["helpdesk"]
+    with rt.db.session_scope() as session:  # a timeout where the request never reached Twilio
+        session.add(OutboundMessage(to_address="+923001234567", channel="sms", body="the answer", kind="notice",
+                                    status="unknown", attempts=1, created_at=utcnow() - timedelta(minutes=5),
+                                    updated_at=utcnow() - timedelta(minutes=5)))
+    assert reconcile_unknown() == 1
+    assert rt.jobs.drain()
+    assert [m["Body"] for m in twilio_api.messages] == ["the answer"]
+    assert reconcile_unknown() == 0
+    assert rows(rt)[0].status == "accepted"
+
+
 def test_outside_the_whatsapp_window_the_template_goes_and_the_answer_waits(make_app, sqlite_url, twilio_api):
     app = make_app(sqlite_url, whatsapp_answer_ready_template_sid="HX" + "1" * 32)
     rt = app.extensions["helpdesk"]

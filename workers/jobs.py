@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # A send that waits longer than this for its rate-limit slot is re-enqueued instead of holding a worker.
 MAX_INLINE_WAIT = 2.0
 STUCK_SENDING_AFTER = timedelta(minutes=10)
+# A send in doubt is looked up at Twilio after this long; if Twilio has no such message by then, the
+# request never created one and sending again cannot duplicate it.
+RECONCILE_AFTER = timedelta(minutes=2)
 
 
 def process_inbound(inbound_id: int) -> None:
@@ -208,3 +211,31 @@ def sweep_unprocessed() -> int:
     if count:
         log.info("sweeper re-enqueued %d jobs", count)
     return count
+
+
+def reconcile_unknown() -> int:
+    """Settle sends whose outcome is unknown (a timeout after the request): find the message at Twilio and
+    record its SID, or send again when Twilio never created it. Returns how many were settled."""
+    rt = current()
+    with rt.db.session_scope() as session:
+        rows = session.scalars(
+            select(OutboundMessage).where(OutboundMessage.status == "unknown", OutboundMessage.twilio_sid.is_(None),
+                                          OutboundMessage.updated_at < utcnow() - RECONCILE_AFTER)
+            .order_by(OutboundMessage.id).limit(200)
+        ).all()
+        settled = 0
+        for row in rows:
+            message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid)
+            try:
+                found = rt.transport.find_sent(message, since=row.created_at - timedelta(minutes=1))
+            except SendError as error:
+                log.warning("reconcile of outbound %s postponed: %s", row.id, error)
+                continue
+            if found is not None:
+                row.twilio_sid, row.status = found.sid, "accepted"
+            else:
+                row.status = "retrying"
+                enqueue_after_commit(session, "workers.jobs.send_outbound", row.id)
+            row.updated_at = utcnow()
+            settled += 1
+    return settled

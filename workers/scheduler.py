@@ -73,6 +73,7 @@ class SchedulerLease:
 RECURRING = [
     ("sweep-unprocessed", 30, "workers.jobs.sweep_unprocessed"),
     ("ticket-targets", 60, "workers.ticket_jobs.check_ticket_targets"),
+    ("reconcile-unknown", 120, "workers.jobs.reconcile_unknown"),
 ]
 
 # Once a day at a local time: (job id, "HH:MM" in settings.timezone, job to enqueue).

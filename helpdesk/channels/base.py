@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -42,4 +43,9 @@ class Transport(Protocol):
 
     def sender_for(self, to: str) -> str:
         """The sending number or service for `to`: rate limits are held per sender."""
+        ...
+
+    def find_sent(self, message: OutgoingMessage, since: datetime) -> SendResult | None:
+        """A message like this one that the provider created since `since`, if any: settles a send whose
+        answer never came back (a timeout after the request may or may not have created the message)."""
         ...

@@ -17,6 +17,9 @@ class OutboxTransport:
     def sender_for(self, to: str) -> str:
         return "outbox-whatsapp" if to.startswith("whatsapp:") else "outbox-sms"
 
+    def find_sent(self, message: OutgoingMessage, since) -> SendResult | None:
+        return None  # the outbox never leaves a send in doubt
+
     def send(self, message: OutgoingMessage) -> SendResult:
         sid = "OB" + uuid.uuid4().hex
         log.info("outbox message to %s (%d chars)", mask_address(message.to), len(message.body or ""))

@@ -8,6 +8,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -270,6 +271,20 @@ class TwilioTransport:
         except Exception as exc:  # requests' errors: decide whether the request may have been sent
             raise _classify_transport_error(exc) from exc
         return SendResult(sid=created.sid, status=created.status or "queued")
+
+    def find_sent(self, message: OutgoingMessage, since: datetime) -> SendResult | None:
+        try:
+            recent = self.client.messages.list(to=message.to, limit=50)
+        except (TwilioException, OSError) as exc:
+            raise SendError(f"could not list messages: {exc}") from exc
+        for record in recent:
+            created = record.date_created
+            if created is not None and created.replace(tzinfo=None) < since:
+                continue
+            # A template's body is rendered by Twilio, so for those the recipient and time must do.
+            if message.content_sid or (record.body or "") == (message.body or ""):
+                return SendResult(sid=record.sid, status=record.status or "queued")
+        return None
 
     def _create_kwargs(self, message: OutgoingMessage) -> dict:
         kwargs: dict = {"to": message.to}
