@@ -76,6 +76,7 @@ def demo(host: str, port: int) -> None:
     rt = app.extensions["helpdesk"]
     faqs = len(rt.knowledge.entries())
     _seed_demo_analytics(rt)
+    _seed_demo_users(rt, f"http://{host}:{port}")
     start_background_scheduler(rt)
     server = make_server(host, port, app, threaded=True)
     click.echo(f"Teacher Helpdesk on http://{host}:{port}  ({faqs} FAQs loaded, database {_safe_url(settings)})")
@@ -220,6 +221,34 @@ def _seed_demo_analytics(rt) -> None:
         return
     if added:
         click.echo(f"Added {added} synthetic interactions for the planner reports (helpdesk report needs).")
+
+
+DEMO_EXPERT_PHONE = "+923110000002"
+
+
+def _seed_demo_users(rt, url: str) -> None:
+    """An empty demo gets one console user per role (passwords printed once) and an expert on duty
+    around the clock, so an escalated question can be answered from the console or `helpdesk chat`."""
+    from sqlalchemy import func, select
+
+    from helpdesk.models import Expert, User
+    from helpdesk.web.admin import create_user
+
+    with rt.db.session_scope() as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            return
+        click.echo(f"Demo console users (log in at {url}/login; passwords are shown only now):")
+        for role in ("admin", "lead", "expert", "planner"):
+            user, password = create_user(session, email=f"{role}@demo.example", name=f"Demo {role}", role=role)
+            click.echo(f"  {user.email:<22} {password}")
+            if role in ("lead", "expert"):
+                phone = DEMO_EXPERT_PHONE if role == "expert" else "+923110000001"
+                # The lead supervises (capacity 0: nothing is routed to them) but may act on any ticket.
+                session.add(Expert(user_id=user.id, phone=phone, subjects=["general"], is_lead=role == "lead",
+                                   capacity=0 if role == "lead" else 5, work_start_minute=0,
+                                   work_end_minute=24 * 60, work_days=list(range(7))))
+    click.echo(f"The demo expert answers from a phone too:  helpdesk chat --url {url} --from {DEMO_EXPERT_PHONE}"
+               "  (then '#1 your answer')")
 
 
 def _register_optional_commands() -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import any_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from helpdesk import cpd_rules, lesson_choice, outbound
+from helpdesk import content, cpd_rules, lesson_choice, outbound
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import mask_phone, pseudonym
 from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
@@ -38,69 +38,14 @@ REQUEUE_AFTER = timedelta(minutes=10)
 DISTRICT_NEEDS_WEEKS = 12
 DONE_WORDS = {"done", "ho gaya", "hogaya", "ho gya", "mukammal", "مکمل", "ہو گیا", "ہوگیا"}
 
-TEXTS = {
-    "en": {
-        "subscribed": "You are signed up for the CPD hour: short practical lessons to try in class. Your first "
-                      "lesson comes {first}, then one every {rhythm} at {time}. Reply DONE after trying one to "
-                      "earn CPD hours; CPD shows your hours; CPD OFF stops the lessons.",
-        "already": "You are already signed up for the CPD hour. Next lesson: {first}. CPD OFF stops the lessons.",
-        "unsubscribed": "CPD lessons are stopped. Your {hours} CPD hours are kept. Send CPD ON to start again.",
-        "not_subscribed": "You were not signed up for CPD lessons. Send CPD ON to start.",
-        "credited": "Well done! {minutes} minutes of CPD credited for \"{title}\". Total: {hours} hours "
-                    "({lessons} lessons).",
-        "thanks_reflection": "Thank you for sharing what happened in your class.",
-        "milestone": "Congratulations, you reached the {belt} belt! Your certificate: {url}",
-        "progress": "CPD hours so far: {hours} ({lessons} lessons completed).",
-        "belt": "Belt: {belt}.",
-        "next_belt": "{remaining} more hours to the {belt} belt.",
-        "pending": "Waiting for your DONE: \"{title}\".",
-        "next_lesson": "Next lesson: {when}.",
-        "off": "CPD lessons are off. Send CPD ON to start.",
-        "lesson_head": "CPD hour: {title} ({minutes} min)",
-        "try": "Try in class: {activity}",
-        "materials": "Materials: {materials}",
-        "reflect": "Reflect: {reflection}",
-        "footer": "Reply DONE when you have tried it (or answer the question above) to earn {minutes} CPD "
-                  "minutes. CPD OFF stops lessons.",
-        "sms_footer": "Reply DONE for {minutes} CPD min. CPD OFF stops.",
-        "week": "week", "two_weeks": "two weeks", "tomorrow": "tomorrow",
-    },
-    "ur": {
-        "subscribed": "آپ سی پی ڈی گھنٹے میں شامل ہو گئے ہیں: کلاس میں آزمانے کے لیے مختصر عملی اسباق۔ پہلا سبق "
-                      "{first} آئے گا، پھر ہر {rhythm} {time} بجے۔ سبق آزمانے کے بعد DONE لکھیں اور سی پی ڈی گھنٹے "
-                      "حاصل کریں؛ CPD لکھ کر اپنے گھنٹے دیکھیں؛ CPD OFF سے اسباق بند کریں۔",
-        "already": "آپ پہلے سے سی پی ڈی گھنٹے میں شامل ہیں۔ اگلا سبق: {first}۔ CPD OFF سے اسباق بند کریں۔",
-        "unsubscribed": "سی پی ڈی اسباق بند کر دیے گئے۔ آپ کے {hours} سی پی ڈی گھنٹے محفوظ ہیں۔ دوبارہ شروع کرنے "
-                        "کے لیے CPD ON بھیجیں۔",
-        "not_subscribed": "آپ سی پی ڈی اسباق میں شامل نہیں تھے۔ شروع کرنے کے لیے CPD ON بھیجیں۔",
-        "credited": "شاباش! \"{title}\" کے {minutes} منٹ سی پی ڈی میں شامل کر دیے گئے۔ کل: {hours} گھنٹے "
-                    "({lessons} اسباق)۔",
-        "thanks_reflection": "اپنی کلاس کا تجربہ بتانے کا شکریہ۔",
-        "milestone": "مبارک ہو، آپ نے {belt} بیلٹ حاصل کر لی! آپ کا سرٹیفکیٹ: {url}",
-        "progress": "اب تک سی پی ڈی گھنٹے: {hours} ({lessons} اسباق مکمل)۔",
-        "belt": "بیلٹ: {belt}۔",
-        "next_belt": "{belt} بیلٹ کے لیے مزید {remaining} گھنٹے۔",
-        "pending": "آپ کے DONE کا انتظار ہے: \"{title}\"۔",
-        "next_lesson": "اگلا سبق: {when}۔",
-        "off": "سی پی ڈی اسباق بند ہیں۔ شروع کرنے کے لیے CPD ON بھیجیں۔",
-        "lesson_head": "سی پی ڈی گھنٹہ: {title} ({minutes} منٹ)",
-        "try": "کلاس میں آزمائیں: {activity}",
-        "materials": "سامان: {materials}",
-        "reflect": "غور کریں: {reflection}",
-        "footer": "آزمانے کے بعد DONE لکھیں (یا اوپر کے سوال کا جواب دیں) اور {minutes} منٹ سی پی ڈی حاصل کریں۔ "
-                  "CPD OFF سے اسباق بند۔",
-        "sms_footer": "مکمل ہونے پر DONE لکھیں: {minutes} منٹ سی پی ڈی۔",
-        "week": "ہفتے", "two_weeks": "دو ہفتے", "tomorrow": "کل",
-    },
-}
-
 
 def _t(lang: str, key: str, **values) -> str:
-    return (TEXTS.get(lang) or TEXTS["en"])[key].format(**values)
+    """A CPD text from helpdesk/content/messages.yaml (key `cpd_<key>`), in the teacher's language."""
+    return content.text(f"cpd_{key}", lang, **values)
 
 
 def _lang(teacher: Teacher) -> str:
-    return "ur" if teacher.language == "ur" else "en"
+    return teacher.language if teacher.language in content.LANGUAGES else "en"
 
 
 # --- catalogue and schedule ------------------------------------------------------------------------------

@@ -117,6 +117,8 @@ class Lexicon:
     stop_skeletons: frozenset[str] = frozenset()  # karty/krty/kerte -> like "karte"
     latin_keys: tuple[str, ...] = ()    # Latin variants for typo look-up (studnts -> student)
     cues: dict[tuple[str, ...], str] = None  # escalation cue (one or more words) -> category
+    context_cues: frozenset[tuple[str, ...]] = frozenset()   # self-introduction / school context
+    question_cues: frozenset[tuple[str, ...]] = frozenset()  # words that mark the asking sentence
 
 
 def _add_variant(lex: Lexicon, variant: str, concept: str, skel_votes: dict) -> None:
@@ -166,6 +168,10 @@ def load_lexicon(path: str | None = None) -> Lexicon:
             words = tuple(lex.spelling.get(w, w) for w in tokenize(str(v)))
             if words:
                 lex.cues.setdefault(words, str(category))
+    lex.context_cues = frozenset(tuple(lex.spelling.get(w, w) for w in tokenize(str(v)))
+                                 for v in data.get("context_cues") or [] if tokenize(str(v)))
+    lex.question_cues = frozenset(tuple(lex.spelling.get(w, w) for w in tokenize(str(v)))
+                                  for v in data.get("question_cues") or [] if tokenize(str(v)))
     roman_stop = {w for w in stop.get("roman_ur", []) if w not in set(stop.get("en", []))}
     stop_sk = {skeleton(w) for w in roman_stop} - set(skel_votes)
     lex.stop_skeletons = frozenset(sk for sk in stop_sk if len(sk) >= 3)
@@ -323,6 +329,25 @@ def cue_categories(text: str) -> frozenset[str]:
         else:
             i += 1
     return frozenset(found)
+
+
+def _has_phrase(words: list[str], phrases: frozenset[tuple[str, ...]]) -> bool:
+    lengths = {len(p) for p in phrases}
+    return any(tuple(words[i:i + n]) in phrases for n in lengths for i in range(len(words) - n + 1))
+
+
+@lru_cache(maxsize=4096)
+def clause_role(text: str) -> str:
+    """Role of one sentence of a message: 'question' (asks: '?'/'؟' or a question word in
+    English, Roman Urdu or Urdu), 'context' (self-introduction / where I teach, lexicon
+    ``context_cues``, or greetings only) or 'other'.  A question wins over context."""
+    lex = load_lexicon()
+    words = [lex.spelling.get(w, w) for w in _expand(tokenize(text), lex)]
+    if "?" in (text or "") or "\u061f" in (text or "") or _has_phrase(words, lex.question_cues):
+        return "question"
+    if not analyze(text) or _has_phrase(words, lex.context_cues):
+        return "context"
+    return "other"
 
 
 def admin_concepts(tokens) -> set[str]:

@@ -65,6 +65,23 @@ def test_subscribe_and_unsubscribe_reply_in_the_teachers_language(rt):
         assert sub.active and sub.series_position == len(rt.settings.cpd_welcome_offsets_days)
 
 
+def test_a_roman_urdu_teacher_gets_roman_urdu_cpd_replies_and_lesson_footer(rt, twilio_api):
+    now = utcnow()
+    teacher_id = add_teacher(rt, "+923001110011", language="roman-ur", subjects="maths", school_level="primary")
+    reply = subscribe(rt, teacher_id, now - timedelta(days=3), due=now - timedelta(minutes=1))
+    assert "CPD ghante mein shamil ho gaye hain" in reply and "har hafte Mon 16:00 baje" in reply
+    assert "signed up" not in reply and all(ord(ch) < 0x600 for ch in reply)  # Latin letters, not Urdu script
+    assert push_due_lessons(now.isoformat()) == 1
+    rt.jobs.drain()
+    (delivery,) = deliveries(rt)
+    (message,) = twilio_api.messages
+    # The lesson itself has no Roman Urdu form, so its English SMS text comes inside the Roman Urdu footer.
+    lesson = cpd.lesson_by_id(rt, delivery[1])
+    assert message["Body"] == f"{lesson.sms['en']}\nDONE likhein: {lesson.minutes} CPD min. Band: CPD OFF."
+    with rt.db.session_scope() as session:
+        assert "CPD sabaq band kar diye gaye" in cpd.unsubscribe(session, rt, session.get(Teacher, teacher_id))
+
+
 def test_push_sends_the_sms_short_form_once_even_when_the_batch_runs_twice(rt, twilio_api):
     now = utcnow()
     teacher_id = add_teacher(rt, "+923001110003", subjects="maths", school_level="primary")
