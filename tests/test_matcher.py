@@ -115,3 +115,30 @@ def test_escalation_cue_allowed_when_faq_asks_it():
 def test_word_pairs_count_together(matcher):
     assert Matcher._pairs(["lesson", "plan", "step"]) == {"lesson|plan", "plan|step", "lesson|step"}
     assert "circuit|electricity" in matcher._pair_index
+
+
+def test_self_introduction_is_context_and_question_wins():
+    from knowledge_base.normalize import clause_role
+    assert clause_role("I teach grade 2 at a private school") == "context"
+    assert clause_role("Mera naam Ayesha hai aur main parhati hoon") == "context"
+    assert clause_role("میں پرائمری اسکول میں پڑھاتی ہوں") == "context"
+    assert clause_role("Good morning sir") == "context"          # greetings only
+    assert clause_role("how do I teach fractions") == "question"  # asking beats "I teach"
+    assert clause_role("bachon ko parhana kaise sikhaun") == "question"
+    assert clause_role("The pupils forget the tables quickly") == "other"
+
+
+def test_context_sentences_do_not_sink_a_long_message(matcher):
+    # Self-introduction and school context around the problem: still answered, and the
+    # confidence features see the message without its context sentences.
+    text = ("Hello sir. I teach grade 4 in a village school and I have been teaching for ten years. "
+            "Our building is old and we share one room with another section. "
+            "My pupils keep forgetting their multiplication tables. Any tips?")
+    r = matcher.match(text)
+    assert r.decision == "answer" and r.faq_id == "times-tables"
+    pool = matcher.rank(text).pool
+    from knowledge_base.matcher import FEATURES
+    best = next(p for p in pool if p.faq_id == "times-tables").features
+    assert best[FEATURES.index("core")] >= best[FEATURES.index("score")]
+    assert best[FEATURES.index("nclause")] > 0
+    assert all(p.features[FEATURES.index("nclause")] == 0 for p in matcher.rank("times tables").pool)
