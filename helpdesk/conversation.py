@@ -757,7 +757,7 @@ def _send_clarify(ctx: _Ctx, result, question: str, resume: dict) -> None:
         if entry is None:
             continue
         options.append(candidate.faq_id)
-        texts.append(faq_question(entry, answer_language(ctx.lang, ctx.turn.channel)))
+        texts.append(faq_question(entry, ctx.lang))
     lines = [content.text("clarify_intro", ctx.lang, ctx.turn.channel)]
     lines += [f"{i} {question_text}" for i, question_text in enumerate(texts, 1)]
     lines.append(f"{len(texts) + 1} {content.text('none_of_these', ctx.lang, ctx.turn.channel)}")
@@ -767,11 +767,10 @@ def _send_clarify(ctx: _Ctx, result, question: str, resume: dict) -> None:
 
 
 def faq_question(entry, language: str) -> str:
-    """The FAQ's first question written in `language` (Urdu script or Latin), else its canonical first one."""
-    questions = list(entry.questions)
-    for question in questions:
-        if (detect_language(question) == "ur") == (language == "ur"):
-            if language != "en" or detect_language(question) == "en":
-                return question
-    return questions[0] if questions else entry.id
+    """The FAQ's first phrasing in the teacher's own language (en, roman-ur or ur), else its canonical first
+    one: a Roman Urdu writer choosing between options should read them the way they write."""
+    for question in entry.questions:
+        if detect_language(question) == language:
+            return question
+    return entry.questions[0] if entry.questions else entry.id
 

@@ -302,3 +302,8 @@ def test_the_district_list_is_substantial_and_no_shipped_faq_question_is_urgent_
     rules = content.urgency_rules()
     hits = {entry.id for entry in load_directory(shipped_faq_dir()) for q in entry.questions if rules.category(q)}
     assert hits <= {"signs-of-abuse-child-protection"}  # suspected abuse is urgent by design
+
+
+def test_a_roman_urdu_reader_sees_the_roman_urdu_phrasing_when_there_is_one():
+    entry = KB.entry("fractions-intro")
+    assert faq_question(entry, "roman-ur") == "Kasr kaise samjhaun bachon ko"
