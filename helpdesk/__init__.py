@@ -11,9 +11,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from helpdesk import runtime
     from helpdesk.logs import configure_logging
     from helpdesk.settings import Settings
-    from helpdesk.web import register_blueprints
+    from helpdesk.web import register_blueprints, security
 
     settings = Settings.from_env().with_overrides(**(overrides or {}))
+    if settings.demo:
+        settings = settings.for_demo()
+    settings.check_webhook_token()  # before anything starts: a web app without it would accept forgeries
     configure_logging(settings.log_level)
     rt = runtime.install(runtime.build(settings))
 
@@ -25,6 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=settings.max_webhook_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,  # never sent over plain http once served on https
     )
     if settings.trusted_proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -33,6 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.extensions["helpdesk"] = rt
     register_blueprints(app)
+    security.init_app(app, settings)
     return app
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from helpdesk.channels.twilio import compute_signature, normalise_phone
 from helpdesk.db import Database
 from helpdesk.models import OutboundMessage
-from helpdesk.settings import Settings
+from helpdesk.settings import DEV_AUTH_TOKEN, Settings
 
 # Lines starting with these send a media message instead of text, to try the media replies by hand.
 MEDIA_COMMANDS = {"/image": "image/jpeg", "/voice": "audio/ogg", "/pdf": "application/pdf"}
@@ -27,6 +27,8 @@ class ChatSession:
         self.address = f"whatsapp:{self.phone}" if whatsapp else self.phone
         self.db = Database(settings.database_url)
         self.seen_id = self._latest_id()
+        # Without TWILIO_AUTH_TOKEN chat talks to `helpdesk demo`, the only app that accepts this token.
+        self.auth_token = settings.twilio_auth_token or DEV_AUTH_TOKEN
 
     def say(self, text: str, wait: float) -> list[str]:
         status = self.post(self.form_for(text))
@@ -56,7 +58,7 @@ class ChatSession:
         signed = f"{self.settings.public_base_url}/twilio/inbound" if self.settings.public_base_url else target
         data = urllib.parse.urlencode(form).encode()
         request = urllib.request.Request(target, data=data, method="POST", headers={
-            "X-Twilio-Signature": compute_signature(self.settings.twilio_auth_token, signed, form),
+            "X-Twilio-Signature": compute_signature(self.auth_token, signed, form),
             "Content-Type": "application/x-www-form-urlencoded",
         })
         try:

@@ -72,7 +72,7 @@ def demo(host: str, port: int) -> None:
 
     settings = Settings.from_env()
     upgrade(settings.database_url)
-    app = create_app()
+    app = create_app({"demo": True})  # the one web app that may run on the development token
     rt = app.extensions["helpdesk"]
     faqs = len(rt.knowledge.entries())
     _seed_demo_analytics(rt)

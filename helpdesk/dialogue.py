@@ -17,18 +17,17 @@ from helpdesk.conversation import (
     AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
     RateQuestion, RecordQuestion, SaveProfile, SetLanguage, UpdateQuestion,
 )
+# DELETE MY DATA lives in helpdesk.erasure; finish_erasure is importable here for jobs queued under this
+# module's name before the move.
+from helpdesk.erasure import erase_teacher, finish_erasure  # noqa: F401
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 
 DEFERRED_JOB = "helpdesk.dialogue.process_deferred"
-FINISH_ERASURE_JOB = "helpdesk.dialogue.finish_erasure"
 # A flooded teacher's held messages are answered together once the minute of the flood limit has passed.
 DEFER_SECONDS = 60
-# The DELETE MY DATA confirmation still needs the number to be delivered; the number is scrubbed from it
-# (and from anything else still in flight) this long afterwards.
-FINISH_ERASURE_AFTER = 300
 RECENT_QUESTION_WINDOW = timedelta(hours=2)
 MEDIA_WINDOW = timedelta(hours=24)   # voice notes and pictures from the last day go with an escalation
 MEDIA_LABELS = {"audio": "voice note", "image": "image", "video": "video"}
@@ -324,77 +323,3 @@ def process_deferred(teacher_id: int) -> None:
         media = [item for row in held for item in (row.media or [])]
         run_turn(session, rt, teacher, held[-1], text, media=media)
 
-
-# --------------------------------------------------------------------------- DELETE MY DATA
-
-def erase_teacher(session: Session, rt, teacher: Teacher) -> None:
-    """Erase the teacher's personal data; keep anonymous counts (analytics rows lose their link and wording).
-
-    The number becomes a tombstone, the profile and state are cleared, every message body is blanked and
-    the ticket texts are replaced. If the number writes again it is a new teacher.
-    """
-    from analytics import store
-
-    from helpdesk.db import enqueue_after_commit
-    from helpdesk.models import Ticket
-
-    phone, tombstone = teacher.phone, f"deleted-{teacher.id}"
-    store.forget_teacher(session, rt, phone)
-    session.execute(
-        update(InboundMessage).where((InboundMessage.teacher_id == teacher.id) | (InboundMessage.phone == phone))
-        .values(body="", media=None, extra=None, phone=tombstone)
-    )
-    # Messages still on their way keep their address until sent; finish_erasure scrubs them afterwards.
-    session.execute(
-        update(OutboundMessage).where(OutboundMessage.teacher_id == teacher.id,
-                                      OutboundMessage.status.notin_(IN_FLIGHT))
-        .values(body="", to_address=tombstone, content_variables=None)
-    )
-    session.execute(
-        update(Ticket).where(Ticket.teacher_id == teacher.id)
-        .values(question="(erased at the teacher's request)", conversation=[], profile=None)
-    )
-    _erase_cpd_reflections(session, teacher)
-    teacher.phone = tombstone
-    for name in ("name", "role", "school_level", "subjects", "district", "school_type", "state", "state_data",
-                 "state_expires_at", "last_whatsapp_inbound_at"):
-        setattr(teacher, name, None)
-    teacher.onboarded, teacher.deleted_at = False, utcnow()
-    enqueue_after_commit(session, FINISH_ERASURE_JOB, teacher.id, job_id=f"erase-{teacher.id}",
-                         delay=FINISH_ERASURE_AFTER)
-    log.info("erased the personal data of teacher %s at their request", teacher.id)
-
-
-IN_FLIGHT = ("pending", "retrying", "sending", "held")
-
-
-def _erase_cpd_reflections(session: Session, teacher: Teacher) -> None:
-    from helpdesk import models
-
-    delivery = getattr(models, "LessonDelivery", None)
-    if delivery is not None and hasattr(delivery, "reflection"):
-        session.execute(update(delivery).where(delivery.teacher_id == teacher.id).values(reflection=None))
-
-
-def finish_erasure(teacher_id: int) -> None:
-    """Job: the deletion confirmation has gone; take the number off it (and anything else sent since)."""
-    from helpdesk.runtime import current
-
-    rt = current()
-    with rt.db.session_scope() as session:
-        teacher = session.get(Teacher, teacher_id)
-        if teacher is None or teacher.deleted_at is None:
-            return
-        left = session.execute(
-            update(OutboundMessage).where(OutboundMessage.teacher_id == teacher_id,
-                                          OutboundMessage.status.notin_(IN_FLIGHT),
-                                          OutboundMessage.to_address != teacher.phone)
-            .values(body="", to_address=teacher.phone, content_variables=None)
-        ).rowcount
-        still_sending = session.scalar(
-            select(OutboundMessage.id).where(OutboundMessage.teacher_id == teacher_id,
-                                             OutboundMessage.status.in_(IN_FLIGHT)).limit(1)
-        )
-        if still_sending is not None:
-            rt.enqueue(FINISH_ERASURE_JOB, teacher_id, delay=FINISH_ERASURE_AFTER)
-        log.info("erasure of teacher %s finished (%d messages scrubbed)", teacher_id, left or 0)

@@ -6,6 +6,8 @@ import logging
 import sys
 from datetime import datetime, timezone
 
+from helpdesk.privacy import mask_numbers_in
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -13,10 +15,12 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            # Our own code masks numbers with mask_phone; this catches any that reach a message another way
+            # (a library's log line, an exception text quoting a request).
+            "msg": mask_numbers_in(record.getMessage()),
         }
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = mask_numbers_in(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -4,16 +4,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
+
+# A run of 7 or more digits (with an optional '+') standing on its own: what a phone number looks like in a
+# log line. Ids, counts and dates ('2026-12-01') are shorter runs or joined by '-', so they stay readable.
+_PHONE_LIKE = re.compile(r"(?<![\w+-])\+?[0-9]{7,15}(?![\w-])")
 
 
 def mask_phone(phone: str | None) -> str:
-    """'+923001234567' -> '+92300****567': enough to tell numbers apart in a log, not to dial one."""
+    """'+923001234567' -> '+92300****567': enough to tell numbers apart in a log, not to dial one.
+
+    At least half of the characters are always hidden: the old 6 + 3 rule showed a 9-character number whole.
+    """
     if not phone:
         return "-"
-    if len(phone) <= 7:
+    if len(phone) >= 12:  # full international numbers: country and operator code, last three digits
+        return phone[:6] + "*" * (len(phone) - 9) + phone[-3:]
+    if len(phone) <= 4:
         return "*" * len(phone)
-    return phone[:6] + "*" * (len(phone) - 9) + phone[-3:]
+    return "*" * (len(phone) - 2) + phone[-2:]
+
+
+def mask_numbers_in(text: str) -> str:
+    """Mask every phone-like number in free text (log lines built elsewhere, e.g. by a library)."""
+    return _PHONE_LIKE.sub(lambda found: mask_phone(found.group(0)), text)
 
 
 def mask_address(address: str | None) -> str:

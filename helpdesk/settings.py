@@ -10,8 +10,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
-# Used only when TWILIO_AUTH_TOKEN is unset, i.e. with the outbox transport: `helpdesk chat` signs its
-# webhook posts with it so the same signature check runs in the demo as in production.
+# Used only by `helpdesk demo` and `helpdesk chat` when TWILIO_AUTH_TOKEN is unset: chat signs its webhook
+# posts with it so the same signature check runs in the demo as in production. The token is published in this
+# file, so the web app refuses to start with it (or with none) anywhere else: a webhook signed with it would be
+# a forgery anyone can make.
 DEV_AUTH_TOKEN = "dev-auth-token-not-for-production"
 
 
@@ -57,7 +59,9 @@ class Settings:
 
     # Twilio. Without an account SID the outbox transport is used.
     twilio_account_sid: str | None = None
-    twilio_auth_token: str = DEV_AUTH_TOKEN
+    twilio_auth_token: str = ""
+    # True only in `helpdesk demo`: the one web app allowed to run on DEV_AUTH_TOKEN.
+    demo: bool = False
     twilio_sms_from: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_messaging_service_sid: str | None = None
@@ -103,6 +107,15 @@ class Settings:
     helplines: tuple[str, ...] = ("Child Protection 1121", "Police 15", "Rescue 1122")
     knowledge_base_dir: Path | None = None
     log_level: str = "INFO"
+
+    # Console security (issue 12). A signed-in console session ends after this many minutes without a request.
+    session_idle_minutes: int = 60
+    # Login throttles (Flask-Limiter syntax, ';' between limits). Per account: 5 tries a minute stops a password
+    # guesser at 7,200 a day; per client address it is looser, since an office shares one address.
+    login_limit_per_account: str = "5 per minute; 20 per hour"
+    login_limit_per_address: str = "20 per minute; 200 per hour"
+    # When set, /metrics answers only requests with "Authorization: Bearer <token>".
+    metrics_token: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -113,8 +126,27 @@ class Settings:
     def uses_redis(self) -> bool:
         return bool(self.redis_url)
 
+    @property
+    def secure_cookies(self) -> bool:
+        return bool(self.public_base_url and self.public_base_url.startswith("https://"))
+
     def with_overrides(self, **overrides) -> "Settings":
         return replace(self, **overrides)
+
+    def for_demo(self) -> "Settings":
+        """`helpdesk demo`: the development token stands in for a missing TWILIO_AUTH_TOKEN."""
+        return replace(self, demo=True, twilio_auth_token=self.twilio_auth_token or DEV_AUTH_TOKEN)
+
+    def check_webhook_token(self) -> None:
+        """The web app checks every webhook against TWILIO_AUTH_TOKEN; without one it must not start."""
+        if self.demo:
+            return
+        if not self.twilio_auth_token:
+            raise SettingsError("TWILIO_AUTH_TOKEN is not set: the web app needs it to check Twilio's webhook "
+                                "signatures (only `helpdesk demo` runs without it)")
+        if self.twilio_auth_token == DEV_AUTH_TOKEN:
+            raise SettingsError("TWILIO_AUTH_TOKEN is the published development token: set your account's "
+                                "auth token (only `helpdesk demo` may use the development one)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -131,7 +163,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY", ""),
             pseudonym_key=env.get("PSEUDONYM_KEY", ""),
             twilio_account_sid=account_sid,
-            twilio_auth_token=auth_token or DEV_AUTH_TOKEN,
+            twilio_auth_token=auth_token or "",
             twilio_sms_from=env.get("TWILIO_SMS_FROM") or None,
             twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or None,
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
@@ -160,4 +192,8 @@ class Settings:
             helplines=_list(env, "HELPLINES", cls.helplines),
             knowledge_base_dir=Path(env["KNOWLEDGE_BASE_DIR"]) if env.get("KNOWLEDGE_BASE_DIR") else None,
             log_level=env.get("LOG_LEVEL") or "INFO",
+            session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 60, int),
+            login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT") or cls.login_limit_per_account,
+            login_limit_per_address=env.get("LOGIN_LIMIT_PER_ADDRESS") or cls.login_limit_per_address,
+            metrics_token=env.get("METRICS_TOKEN") or None,
         )

@@ -93,7 +93,7 @@ def add_followup(session: Session, rt, ticket: Ticket, inbound: InboundMessage) 
     record(session, ticket, "teacher", "followup", body)
     if ticket.assignee is not None:
         notify_expert(session, ticket.assignee,
-                      f"#{ticket.id} follow-up from the teacher: {_clip(body, 400)}")
+                      f"#{ticket.id} follow-up from the teacher: {_clip(body, 400)}", ticket=ticket)
 
 
 def awaiting_expert_rating(session: Session, teacher: Teacher) -> Ticket | None:
@@ -149,13 +149,13 @@ def handle_expert_message(session: Session, rt, expert: Expert, inbound: Inbound
         record(session, ticket, expert.name, "refused",
                f"{command.action} from an expert it is not assigned to")
         notify_expert(session, expert, f"Sorry, ticket #{ticket.id} is not assigned to you, so your message "
-                                       "was not sent. Only its expert or a lead can act on it.")
+                                       "was not sent. Only its expert or a lead can act on it.", ticket=ticket)
         return
     try:
         reply = _run_command(session, rt, expert, ticket, command)
     except TicketError as exc:
         reply = str(exc)
-    notify_expert(session, expert, reply)
+    notify_expert(session, expert, reply, ticket=ticket)
 
 
 def _run_command(session: Session, rt, expert: Expert, ticket: Ticket, command: "Command") -> str:
@@ -332,7 +332,7 @@ def assign_ticket(session: Session, rt, ticket: Ticket, expert: Expert, actor: s
     ticket.due_at = now + timedelta(minutes=target_minutes(rt.settings, ticket.priority))
     expert.last_assigned_at = now
     record(session, ticket, actor, "assigned", f"to {expert.name}")
-    notify_expert(session, expert, ticket_notice(ticket))
+    notify_expert(session, expert, ticket_notice(ticket), ticket=ticket)
 
 
 def _unassign(ticket: Ticket) -> None:
@@ -396,7 +396,7 @@ def _reassign_overdue(session: Session, rt, ticket: Ticket) -> None:
 def tell_leads(session: Session, ticket: Ticket, text: str) -> None:
     leads = session.scalars(select(Expert).where(Expert.is_lead.is_(True), Expert.active.is_(True))).all()
     for lead in leads:
-        notify_expert(session, lead, text)
+        notify_expert(session, lead, text, ticket=ticket)
     record(session, ticket, "system", "lead told", f"{len(leads)} lead(s): {text}")
 
 
@@ -411,10 +411,13 @@ def ticket_notice(ticket: Ticket) -> str:
             f"#{ticket.id} close closes it.")
 
 
-def notify_expert(session: Session, expert: Expert, body: str) -> None:
+def notify_expert(session: Session, expert: Expert, body: str, ticket: Ticket | None = None) -> None:
+    """A message to an expert; `ticket` links it to the ticket it is about (DELETE MY DATA blanks those)."""
     channel = expert_channel(session, expert)
     address = f"whatsapp:{expert.phone}" if channel == "whatsapp" else expert.phone
-    outbound.queue_message(session, body=body, kind="expert", to_address=address, channel=channel)
+    rows = outbound.queue_message(session, body=body, kind="expert", to_address=address, channel=channel)
+    for row in rows:
+        row.ticket_id = ticket.id if ticket is not None else None
 
 
 def expert_channel(session: Session, expert: Expert) -> str:

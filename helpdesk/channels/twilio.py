@@ -53,7 +53,8 @@ def normalise_phone(raw: str, default_country: str = "92") -> str:
         digits = "+" + default_country + digits[1:]
     if not digits.startswith("+"):
         digits = "+" + digits
-    if not re.fullmatch(r"\+[1-9]\d{6,14}", digits):
+    # ASCII digits only: "\d" also matches Arabic-Indic and other digits, which no carrier dials.
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
         raise InvalidInbound(f"not a phone number: {raw[:6]}...")
     return digits
 

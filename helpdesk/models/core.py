@@ -101,6 +101,9 @@ class OutboundMessage(Base):
     # Long replies are split into parts; a part is sent only after the one it follows, so they arrive in order.
     follows_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id", ondelete="SET NULL"))
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id", ondelete="SET NULL"))
+    # The ticket an expert notice is about: DELETE MY DATA finds (and blanks) the notices that quoted the
+    # teacher's question this way, since they are addressed to the expert, not the teacher.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
     not_before: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,17 +1,28 @@
-"""Console login: hashed passwords, server-side session cookie, CSRF token on every form, role checks."""
+"""Console login: hashed passwords, revocable signed session cookies, CSRF token on every form, role checks.
+
+The cookie carries the user's id, their session generation and the time of their last request. A cookie is
+honoured only while its generation equals the user's (logout, a password change and deactivation raise it, so
+every copy of an older cookie stops working) and while it has been used in the last SESSION_IDLE_MINUTES.
+"""
 from __future__ import annotations
 
 import functools
 import hmac
 import secrets
+import time
 
-from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 from sqlalchemy import select
 
 from helpdesk.models import User
+from helpdesk.models.users import MIN_PASSWORD_LENGTH, check_dummy_password
+from helpdesk.web.security import safe_next
 
 bp = Blueprint("auth", __name__)
+# The last-seen time in the cookie is refreshed at most this often, so a busy console does not rewrite its
+# cookie on every request (idle expiry is then exact to within a minute).
+SEEN_REFRESH_SECONDS = 60
 
 
 def load_user() -> None:
@@ -22,11 +33,27 @@ def load_user() -> None:
     if user_id is None:
         return
     rt = current_app.extensions["helpdesk"]
+    now = int(time.time())
+    if now - int(session.get("seen") or 0) > rt.settings.session_idle_minutes * 60:
+        session.clear()  # idle too long
+        return
     with rt.db.session_scope() as db_session:
         user = db_session.get(User, user_id)
-        if user is not None and user.active:
-            db_session.expunge(user)
-            g.user = user
+        if user is None or not user.active or session.get("gen") != user.session_generation:
+            session.clear()  # revoked: logged out, password changed or deactivated since this cookie was made
+            return
+        db_session.expunge(user)
+        g.user = user
+    if now - session["seen"] >= SEEN_REFRESH_SECONDS:
+        session["seen"] = now
+
+
+def start_session(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    session["gen"] = user.session_generation
+    session["seen"] = int(time.time())
+    csrf_token()
 
 
 def csrf_token() -> str:
@@ -69,19 +96,51 @@ def login():
         password = request.form.get("password") or ""
         with rt.db.session_scope() as db_session:
             user = db_session.scalars(select(User).where(User.email == email)).first()
-            if user is not None and user.active and user.check_password(password):
-                session.clear()
-                session["user_id"] = user.id
-                csrf_token()
-                return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+            if user is None:
+                check_dummy_password(password)  # the same scrypt work: timing does not tell which emails exist
+            elif user.check_password(password) and user.active:
+                start_session(user)
+                return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
         error = "Wrong email or password."
     return render_template("login.html", error=error), 401 if error else 200
 
 
 @bp.post("/logout")
 def logout():
+    """End this session and every other copy of its cookie (the user's other sessions end too)."""
+    user = g.get("user")
+    if user is not None:
+        rt = current_app.extensions["helpdesk"]
+        with rt.db.session_scope() as db_session:
+            db_session.get(User, user.id).revoke_sessions()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required()
+def change_password():
+    """Change one's own password; every other session of this user ends, this one goes on."""
+    error = None
+    if request.method == "POST":
+        rt = current_app.extensions["helpdesk"]
+        new = request.form.get("new_password") or ""
+        with rt.db.session_scope() as db_session:
+            user = db_session.get(User, g.user.id)
+            if not user.check_password(request.form.get("current_password") or ""):
+                error = "The current password is wrong."
+            elif len(new) < MIN_PASSWORD_LENGTH:
+                error = f"The new password needs at least {MIN_PASSWORD_LENGTH} characters."
+            elif new != (request.form.get("confirm_password") or ""):
+                error = "The two new passwords differ."
+            else:
+                user.set_password(new)
+                db_session.flush()
+                start_session(user)
+                flash("Password changed. Your other sessions have ended.")
+                return redirect(url_for("auth.home"))
+    return (render_template("account_password.html", error=error, min_length=MIN_PASSWORD_LENGTH),
+            400 if error else 200)
 
 
 @bp.get("/")
@@ -94,13 +153,6 @@ def home():
         if user.has_role(*roles) and endpoint in current_app.view_functions:
             return redirect(url_for(endpoint))
     return render_template("home.html")
-
-
-def _safe_next(target: str | None) -> str | None:
-    # Only local paths: an open redirect after login is a phishing aid.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target.rstrip("?")
-    return None
 
 
 def nav_links() -> dict:

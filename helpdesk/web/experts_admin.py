@@ -14,7 +14,7 @@ from helpdesk.web.auth import login_required
 
 bp = Blueprint("experts_admin", __name__, url_prefix="/admin/experts")
 
-E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{7,14}\Z")  # ASCII digits: "\d" would accept Arabic-Indic ones
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 

@@ -1,7 +1,9 @@
 """Health and metrics endpoints for load balancers and Prometheus."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+import hmac
+
+from flask import Blueprint, current_app, request
 from sqlalchemy import func, select, text
 
 from helpdesk.models import InboundMessage, OutboundMessage
@@ -31,6 +33,10 @@ def healthz():
 @bp.get("/metrics")
 def metrics():
     rt = current_app.extensions["helpdesk"]
+    if rt.settings.metrics_token and not _bearer_matches(rt.settings.metrics_token):
+        # Queue depths and message counts tell an outsider how busy the helpdesk is and when.
+        return "metrics need a bearer token\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"',
+                                                      "Content-Type": "text/plain; charset=utf-8"}
     lines = []
     with rt.db.session_scope() as session:
         inbound = session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all()
@@ -47,3 +53,8 @@ def metrics():
     lines.append("# TYPE helpdesk_queue_depth gauge")
     lines += [f'helpdesk_queue_depth{{queue="{q}"}} {n}' for q, n in depth.items()]
     return "\n".join(lines) + "\n", 200, {"Content-Type": "text/plain; version=0.0.4"}
+
+
+def _bearer_matches(token: str) -> bool:
+    sent = request.headers.get("Authorization", "")
+    return sent.startswith("Bearer ") and hmac.compare_digest(sent[len("Bearer "):].encode(), token.encode())
