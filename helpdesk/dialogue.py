@@ -20,7 +20,7 @@ from helpdesk.conversation import (
 # DELETE MY DATA lives in helpdesk.erasure; finish_erasure is importable here for jobs queued under this
 # module's name before the move.
 from helpdesk.erasure import erase_teacher, finish_erasure  # noqa: F401
-from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
+from helpdesk.models import InboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_phone
 
 log = logging.getLogger(__name__)
