@@ -11,8 +11,8 @@ block by block against the leaders found so far, so 10,000 questions never need 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Sequence
+from datetime import date, datetime
+from typing import Callable, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -34,6 +34,7 @@ class GapQuestion:
     area: str
     text: str  # already scrubbed when stored
     current: bool = True  # in the report period (False: the previous period, for growth)
+    day: date | None = None  # local calendar day (for the week or month it falls in)
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,13 @@ def cluster(texts: Sequence[str], threshold: float = DEFAULT_THRESHOLD, workers:
     return assignment
 
 
-def find_gaps(questions: Sequence[GapQuestion], *, k: int = DEFAULT_K,
-              threshold: float = DEFAULT_THRESHOLD) -> tuple[list[Gap], int]:
+def find_gaps(questions: Sequence[GapQuestion], *, k: int = DEFAULT_K, threshold: float = DEFAULT_THRESHOLD,
+              block_of: Callable[[date], date] | None = None) -> tuple[list[Gap], int]:
     """Clusters ranked by teachers then size; clusters with fewer than k distinct teachers in the period are
-    suppressed (their wording would be one teacher's message). Returns (gaps, number suppressed)."""
+    suppressed (their wording would be one teacher's message). With `block_of` (day -> its week or month),
+    a cluster whose first or last block holds fewer than k teachers is suppressed too (rule 5 of
+    analytics.reports: a report a block shorter would reveal that block's part by subtraction).
+    Returns (gaps, number suppressed)."""
     ordered = sorted(questions, key=lambda q: (q.created_at, q.id))
     texts = [normalize(q.text.replace("[name]", " ").replace("[number]", " ")) for q in ordered]
     assignment = cluster(texts, threshold)
@@ -98,12 +102,13 @@ def find_gaps(questions: Sequence[GapQuestion], *, k: int = DEFAULT_K,
         if not current:
             continue
         teachers = len({q.teacher_key for q in current})
-        if teachers < k:
+        if teachers < k or not _edges_stable(current, block_of, k):
             suppressed += 1
             continue
         earlier = [q for q in group if not q.current]
         # Rule 4 of analytics.reports: a trend only against a publishable previous period.
-        previous = len(earlier) if len({q.teacher_key for q in earlier}) >= k else None
+        publishable = len({q.teacher_key for q in earlier}) >= k and _edges_stable(earlier, block_of, k)
+        previous = len(earlier) if publishable else None
         g = growth(len(current), previous) if previous is not None else 1.0
         label = "new" if previous is None else ("=" if previous == len(current)
                                                  else f"{(len(current) - previous) / previous:+.0%}")
@@ -111,6 +116,18 @@ def find_gaps(questions: Sequence[GapQuestion], *, k: int = DEFAULT_K,
                         trend=label, area=_mode([q.area for q in current]), examples=_examples(current)))
     gaps.sort(key=lambda g: (-g.teachers, -g.size, g.examples))
     return [Gap(**{**g.__dict__, "rank": i}) for i, g in enumerate(gaps, start=1)], suppressed
+
+
+def _edges_stable(group: Sequence[GapQuestion], block_of, k: int) -> bool:
+    if block_of is None or not group:
+        return True
+    if any(q.day is None for q in group):
+        return False  # a question that cannot be placed in a block: hide the cluster rather than risk it
+    teachers: dict[date, set[str]] = {}
+    for q in group:
+        teachers.setdefault(block_of(q.day), set()).add(q.teacher_key)
+    blocks = sorted(teachers)
+    return len(teachers[blocks[0]]) >= k and len(teachers[blocks[-1]]) >= k
 
 
 def _mode(values: Sequence[str]) -> str:

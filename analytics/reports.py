@@ -13,6 +13,14 @@ Suppression rule (what a planner can never see):
      to subtract from.
   4. A trend needs both periods publishable: when the previous period's cell was suppressed the trend reads
      "new" (a percentage would reveal the hidden count).
+  5. Across reports (against subtraction of one report from another): a period is made of whole blocks, ISO
+     weeks (Monday to Sunday) or calendar months, chosen by the report's granularity; a requested period is
+     widened to whole blocks (`snap`), so moving it by a day inside a block changes nothing. Two periods then
+     differ only by whole blocks at their ends, so a cell is also hidden when its first or its last block with
+     any question holds fewer than k teachers (`suppress_unstable_edges`): a report one or more blocks shorter
+     at that end would otherwise reveal that block's small group by subtraction. (The teachers of a prefix of
+     blocks only grow with its length, so checking the first and last active blocks covers every prefix and
+     suffix.)
 """
 from __future__ import annotations
 
@@ -72,6 +80,62 @@ class Period:
         from datetime import timedelta
 
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+GRANULARITIES = ("week", "month")
+
+
+def block_start(day: date, granularity: str) -> date:
+    """The Monday of the day's ISO week, or the first of its month."""
+    from datetime import timedelta
+
+    if granularity == "month":
+        return day.replace(day=1)
+    return day - timedelta(days=day.weekday())
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def snap(period: Period, granularity: str) -> Period:
+    """Rule 5: the period widened to whole weeks or months (every planner view and export uses this)."""
+    from datetime import timedelta
+
+    start = block_start(period.start, granularity)
+    if granularity == "month":
+        end = _add_months(period.end.replace(day=1), 1) - timedelta(days=1)
+    else:
+        end = block_start(period.end, "week") + timedelta(days=6)
+    return Period(start, end)
+
+
+def previous_period(period: Period, granularity: str) -> Period:
+    """The same number of whole blocks just before a snapped period (the trend's baseline)."""
+    from datetime import timedelta
+
+    if granularity != "month":
+        return period.previous()  # a whole number of weeks: already aligned to weeks
+    months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
+    return Period(_add_months(period.start, -months), period.start - timedelta(days=1))
+
+
+def suppress_unstable_edges(cells: Sequence[Cell], blocks: Iterable[Cell], k: int = DEFAULT_K) -> list[Cell]:
+    """Rule 5: hide a cell whose first or last block with questions holds fewer than k distinct teachers.
+
+    `blocks` are the same cells counted per week or month of the period (Cell.period = the block's ISO date).
+    """
+    per_key: dict[tuple, list[Cell]] = {}
+    for block in blocks:
+        if block.questions:
+            per_key.setdefault(block.key, []).append(block)
+    out = []
+    for c in cells:
+        active = sorted(per_key.get(c.key, []), key=lambda b: b.period)
+        unstable = bool(active) and (active[0].teachers < k or active[-1].teachers < k)
+        out.append(replace(c, suppressed=c.suppressed or unstable))
+    return out
 
 
 def merge(cells: Iterable[Cell], key: tuple[str, ...], period: str = "") -> Cell:

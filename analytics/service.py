@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from analytics import challenges, gaps, needs, store
-from analytics.reports import Filters, Page, Period, suppress_complementary, suppress_small
+from analytics.reports import (Filters, Page, Period, block_start, previous_period, snap, suppress_complementary, suppress_small,
+                               suppress_unstable_edges)
 from analytics.taxonomy import load_taxonomy
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "helpdesk" / "templates"
@@ -34,8 +35,12 @@ def default_period(today: date, days: int = 28) -> Period:
 
 def build_page(session, *, period: Period, filters: Filters | None = None, k: int = 5,
                granularity: str = "week", with_gaps: bool = True) -> Page:
+    """Every planner view and export. The period is widened to whole weeks or months first (rule 5 of
+    analytics.reports), so reports asked for a day apart are the same report or differ by whole blocks."""
     filters = filters or Filters()
-    previous = period.previous()
+    granularity = granularity if granularity in ("week", "month") else "week"
+    period = snap(period, granularity)
+    previous = previous_period(period, granularity)
     tax = load_taxonomy()
     if session.bind.dialect.name == "postgresql":
         # The GROUP BYs over the teacher pseudonym hash ~500k rows for a 90-day report on 1M rows; at the
@@ -45,18 +50,22 @@ def build_page(session, *, period: Period, filters: Filters | None = None, k: in
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     page = Page(period=period, previous=previous, filters=filters, k=k)
 
+    stable = _edge_check(session, previous, period, filters, granularity, k)
     areas = store.aggregate(session, dims=("area",), start=previous.start, end=period.end, filters=filters,
                             split=period.start)
     districts = store.aggregate(session, dims=("district", "area"), start=previous.start, end=period.end,
                                 filters=filters, split=period.start)
     result = needs.assess(
-        area_cur=[c for c in areas if c.period == "cur"], area_prev=[c for c in areas if c.period == "prev"],
-        district_cur=[c for c in districts if c.period == "cur"],
-        district_prev=[c for c in districts if c.period == "prev"],
+        area_cur=stable(("area",), "cur", areas), area_prev=stable(("area",), "prev", areas),
+        district_cur=stable(("district", "area"), "cur", districts),
+        district_prev=stable(("district", "area"), "prev", districts),
         taxonomy=tax, lessons_by_track=_lessons_by_track(), k=k)
     page.needs, page.district_needs, page.heatmap = result.overall, result.by_district, result.heatmap
 
     weekly = store.aggregate(session, dims=(), start=period.start, end=period.end, filters=filters, bucket="week")
+    # A month-snapped period can start or end inside a week: that week's row counts only some of its days, and
+    # another report would count other days of it (rule 5), so a partial week is never shown.
+    weekly = [replace(c, suppressed=True) if not _week_inside(c.period, period) else c for c in weekly]
     weekly = suppress_small(weekly, k)
     # The weeks add up to the same total as the areas: rule 2 across the weeks too.
     page.weekly = suppress_complementary(weekly, [range(len(weekly))], k)
@@ -71,7 +80,7 @@ def build_page(session, *, period: Period, filters: Filters | None = None, k: in
     if with_gaps:
         questions = store.gap_questions(session, start=previous.start, end=period.end, split=period.start,
                                         filters=filters)
-        page.gaps, hidden_gaps = gaps.find_gaps(questions, k=k)
+        page.gaps, hidden_gaps = gaps.find_gaps(questions, k=k, block_of=lambda day: block_start(day, granularity))
     page.suppressed_note = (
         f"Cells with fewer than {k} distinct teachers are hidden, with enough neighbouring cells to stop "
         f"subtraction ({result.suppressed_areas} teaching areas, {result.suppressed_district_cells} district "
@@ -79,6 +88,25 @@ def build_page(session, *, period: Period, filters: Filters | None = None, k: in
         f"{hidden_gaps} gap clusters hidden)."
     )
     return page
+
+
+def _edge_check(session, previous: Period, period: Period, filters: Filters, granularity: str, k: int):
+    """stable(dims, "cur"|"prev", cells) -> the cells of that period with rule 5 applied (per-block counts)."""
+    def stable(dims: tuple[str, ...], which: str, cells: list) -> list:
+        if dims not in cache:
+            cache[dims] = store.aggregate(session, dims=dims, start=previous.start, end=period.end,
+                                          filters=filters, bucket=granularity)
+        start = period.start.isoformat()
+        blocks = [b for b in cache[dims] if (b.period >= start) == (which == "cur")]
+        return suppress_unstable_edges([c for c in cells if c.period == which], blocks, k)
+
+    cache: dict[tuple, list] = {}
+    return stable
+
+
+def _week_inside(monday_iso: str, period: Period) -> bool:
+    monday = date.fromisoformat(monday_iso)
+    return monday >= period.start and monday + timedelta(days=6) <= period.end
 
 
 # --- exports -------------------------------------------------------------------------------------------

@@ -267,7 +267,7 @@ def gap_questions(session, *, start: date, end: date, split: date, filters=None,
     # Newest first under the limit (a flood of old rows must not crowd out the current period), then re-sorted.
     rows = session.execute(stmt.order_by(Interaction.day.desc(), Interaction.id.desc()).limit(limit)).all()
     return [GapQuestion(id=r.id, created_at=r.created_at, teacher_key=r.teacher_key, area=r.area,
-                        text=r.question_text or "", current=r.day >= split) for r in reversed(rows)]
+                        text=r.question_text or "", current=r.day >= split, day=r.day) for r in reversed(rows)]
 
 
 def has_interactions(session) -> bool:
