@@ -17,7 +17,9 @@ def _day(_ctx, _param, value):
         raise click.BadParameter("use YYYY-MM-DD") from None
 
 
-def _period(date_from, date_to, days: int = 28):
+def _period(date_from, date_to, timezone: str, days: int = 28):
+    from zoneinfo import ZoneInfo
+
     from analytics.reports import Period
     from analytics.service import default_period
 
@@ -25,7 +27,7 @@ def _period(date_from, date_to, days: int = 28):
         if date_to < date_from:
             raise click.BadParameter("--to is before --from")
         return Period(date_from, date_to)
-    today = date_to or datetime.now().date()
+    today = date_to or datetime.now(ZoneInfo(timezone)).date()  # the helpdesk's today, not the server's
     period = default_period(today, days)
     return Period(date_from, period.end) if date_from else period
 
@@ -57,7 +59,7 @@ def needs_command(date_from, date_to, fmt, district, level, subject, output) -> 
     from analytics.reports import Filters
 
     settings, database = _database()
-    period = _period(date_from, date_to)
+    period = _period(date_from, date_to, settings.timezone)
     filters = Filters(district=district, school_level=level, subject=subject)
     try:
         with database.session_scope() as session:
