@@ -219,10 +219,18 @@ def _check_unique(entries: Sequence[FaqEntry]) -> None:
 
 # --------------------------------------------------------------------------- YAML
 
+class _ContentLoader(yaml.SafeLoader):
+    """safe_load, but dates stay text: PyYAML raises a bare ValueError on `reviewed_on: 2026-13-01`, which
+    could not name the entry; _review parses the text and names file, entry and field."""
+
+
+_ContentLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
 def _read_yaml(path: Path) -> list[Any]:
     name = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ContentLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

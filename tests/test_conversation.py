@@ -325,9 +325,32 @@ def test_every_message_exists_in_three_languages_and_roman_urdu_is_gsm_friendly(
 
 
 def test_sms_forms_of_the_welcome_fit_few_segments():
-    for lang, limit in (("en", 160 * 2), ("roman-ur", 160 * 2), ("ur", 70 * 3)):
-        welcome = content.text("welcome", lang, "sms") + "\n\n" + content.text("privacy", lang, "sms")
-        assert len(welcome) <= limit, lang
+    for key in ("welcome", "welcome_reviewed"):
+        for lang, limit in (("en", 160 * 2), ("roman-ur", 160 * 2), ("ur", 70 * 3)):
+            welcome = content.text(key, lang, "sms") + "\n\n" + content.text("privacy", lang, "sms")
+            assert len(welcome) <= limit, (key, lang)
+
+
+def test_a_roman_urdu_teacher_gets_the_shipped_faqs_roman_urdu_answer():
+    shipped = KnowledgeView(Matcher(load_directory(Path(__file__).parents[1] / "knowledge_base" / "faqs")))
+    question = "Bachay bohat shor machate hain, chillaye baghair class ko khamosh kaise karun"
+    whatsapp = decide(turn(question, language="roman-ur", channel="whatsapp"), shipped)
+    sms = decide(turn(question, language="roman-ur", channel="sms"), shipped)
+    entry = shipped.entry(whatsapp.effect(RecordQuestion).faq_id)
+    assert entry.topic == "classroom-management"
+    assert whatsapp.replies[0].text.startswith(entry.answer["roman-ur"])
+    assert sms.replies[0].text.startswith(entry.short["roman-ur"])
+
+
+def test_dates_and_times_read_in_the_teachers_language():
+    from datetime import datetime
+
+    when = datetime(2026, 12, 7, 16, 0)  # a Monday
+    assert content.date_time_text(when, "en") == "Mon 07 Dec 16:00"
+    assert content.date_time_text(when, "ur") == "پیر 7 دسمبر، شام 4 بجے"
+    assert content.date_time_text(when, "roman-ur") == "Peer 7 December, shaam 4 baje"
+    assert content.clock_text(9, 30, "roman-ur") == "subah 9:30 baje"
+    assert content.clock_text(13, 0, "ur") == "دوپہر 1 بجے" and content.clock_text(21, 0, "ur") == "رات 9 بجے"
 
 
 def test_the_district_list_is_substantial_and_no_shipped_faq_question_is_urgent_by_accident():
