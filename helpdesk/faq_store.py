@@ -19,10 +19,10 @@ def database_version(db) -> tuple:
 def database_entries(db) -> list[FaqEntry]:
     with db.session_scope() as session:
         rows = session.scalars(select(FaqRecord).where(FaqRecord.approved_at.is_not(None)).order_by(FaqRecord.id))
-        return entries_from_dicts([_with_review(row) for row in rows], source="<database>")
+        return entries_from_dicts([record_data(row) for row in rows], source="<database>")
 
 
-def _with_review(row: FaqRecord) -> dict:
+def record_data(row: FaqRecord) -> dict:
     """The lead's approval is the entry's review record, unless the entry carries its own."""
     data = dict(row.data)
     if not data.get("reviewed_by") and row.approved_by:
