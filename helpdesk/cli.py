@@ -159,17 +159,25 @@ def kb() -> None:
 
 @kb.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-def kb_check(directory: Path | None) -> None:
-    """Validate a knowledge-base directory (default: the shipped one)."""
+@click.option("--strict", is_flag=True,
+              help="Shipped-content rules: en, ur and roman-ur in answer and short, and a review record.")
+def kb_check(directory: Path | None, strict: bool) -> None:
+    """Validate a knowledge-base directory (default: the shipped one) and list entries awaiting review."""
     from helpdesk.knowledge import shipped_faq_dir
     from knowledge_base.loader import KnowledgeBaseError, load_directory
 
     try:
-        entries = load_directory(directory or shipped_faq_dir())
+        entries = load_directory(directory or shipped_faq_dir(), strict=strict)
     except KnowledgeBaseError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
     click.echo(f"{len(entries)} FAQs OK")
+    for status, heading in (("unreviewed", "no review record"), ("draft", "draft review only")):
+        waiting = [e for e in entries if e.review_status == status]
+        if waiting:
+            click.echo(f"{len(waiting)} {heading}:")
+            for e in waiting:
+                click.echo(f"  {e.id} ({Path(e.source).name})")
 
 
 @kb.command("export")

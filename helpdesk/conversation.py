@@ -10,8 +10,8 @@ Order of a turn (first rule that applies wins):
 
 Reply language: `en`, `ur` (Urdu script) or `roman-ur`. Roman Urdu writers get the bot's own texts in Roman
 Urdu (they chose Latin script, old phones may not render Urdu, and GSM-7 SMS costs a third of an Urdu-script
-one). FAQ answers exist in English and Urdu only: a Roman Urdu writer reads the Urdu answer on WhatsApp
-(every smartphone renders it, and it is the teacher's language) and the English short form on SMS. LANG
+one), and FAQ answers in Roman Urdu too. An FAQ without a Roman Urdu text (an expert-approved one in the
+database, or a programme's own) falls back to English, never to Urdu script (see FaqEntry.answer_in). LANG
 fixes any of the three for good.
 """
 from __future__ import annotations
@@ -78,12 +78,14 @@ class Turn:
     flood_notice_due: bool = False
     recent_question: str | None = None  # what EXPERT escalates when no state says otherwise
     helplines: tuple[str, ...] = ()
+    answer_target_minutes: int = 240  # TICKET_TARGET_MINUTES_NORMAL: the "escalated" notice promises it
 
 
 class Knowledge(Protocol):
     def match(self, text: str): ...
     def answer(self, faq_id: str, language: str, channel: str) -> str: ...
     def entry(self, faq_id: str): ...
+    def fully_reviewed(self) -> bool: ...
 
 
 # --------------------------------------------------------------------------- output
@@ -236,10 +238,14 @@ class _Ctx:
         return self.decision
 
 
-def answer_language(language: str, channel: str) -> str:
-    if language == "roman-ur":
-        return "ur" if channel == "whatsapp" else "en"
-    return language
+def expert_reply_within(turn: Turn, language: str) -> str:
+    """'usually within 4 hours': the configured ticket target, so the teacher knows when to look again."""
+    minutes = turn.answer_target_minutes
+    if minutes == 60:
+        return content.text("within_one_hour", language)
+    if minutes % 60 == 0:
+        return content.text("within_hours", language, n=minutes // 60)
+    return content.text("within_minutes", language, n=minutes)
 
 
 def guess_language(turn: Turn) -> str | None:
@@ -306,7 +312,8 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         ctx.lang = new_language
         ctx.do(SetLanguage(new_language, chosen=False))
     if turn.first_contact:
-        ctx.say("welcome")
+        # The welcome claims reviewed answers only while every live FAQ has a full review record.
+        ctx.say("welcome_reviewed" if ctx.kb.fully_reviewed() else "welcome")
         ctx.say("privacy")
 
     category = content.urgency_rules().category(text) if text else None
@@ -450,7 +457,7 @@ def _expert_question_reply(ctx: _Ctx) -> Decision | None:
         return None
     ctx.do(RecordQuestion("escalated", ctx.lang))
     ctx.do(OpenTicket(text, reason="asked-expert"))
-    ctx.say("escalated")
+    ctx.say("escalated", within=expert_reply_within(ctx.turn, ctx.lang))
     ctx.set_state(None)
     return ctx.done("expert:question")
 
@@ -476,7 +483,7 @@ def _rating_reply(ctx: _Ctx) -> Decision | None:
         if numbers != [2] and not book.is_answer(text, "no"):
             question = f"{question}\n{text}"  # the complaint says what was wrong with the answer
         ctx.do(OpenTicket(question, reason="not-helpful", interaction_id=data.get("interaction_id")))
-        ctx.say("escalated_not_helpful")
+        ctx.say("escalated_not_helpful", within=expert_reply_within(ctx.turn, ctx.lang))
         if data.get("resume_onboarding"):
             ctx.say("profile_paused")
         ctx.set_state(None)
@@ -505,7 +512,7 @@ def _clarify_reply(ctx: _Ctx) -> Decision | None:
     if choice == len(options) + 1:
         ctx.do(UpdateQuestion(interaction_id, "escalated"))
         ctx.do(OpenTicket(data.get("question") or text, reason="none-of-these", interaction_id=interaction_id))
-        ctx.say("escalated")
+        ctx.say("escalated", within=expert_reply_within(ctx.turn, ctx.lang))
         ctx.set_state(None)
         return ctx.done("clarify:none")
     faq_id = options[choice - 1]
@@ -734,7 +741,7 @@ def _question(ctx: _Ctx, text: str, resume_onboarding: str | None = None, editin
         return ctx.done("clarify")
     ctx.do(RecordQuestion("escalated", ctx.lang, match=result))
     ctx.do(OpenTicket(text, reason=result.reason or "no-match", match=result))
-    ctx.say("escalated")
+    ctx.say("escalated", within=expert_reply_within(ctx.turn, ctx.lang))
     if resume_onboarding:
         ctx.say("profile_paused")
     ctx.set_state(None)
@@ -742,8 +749,7 @@ def _question(ctx: _Ctx, text: str, resume_onboarding: str | None = None, editin
 
 
 def _send_answer(ctx: _Ctx, faq_id: str, question: str, interaction_id: int | None = None, **resume) -> None:
-    language = answer_language(ctx.lang, ctx.turn.channel)
-    answer = ctx.kb.answer(faq_id, language, ctx.turn.channel)
+    answer = ctx.kb.answer(faq_id, ctx.lang, ctx.turn.channel)
     prompt = content.text("rate_prompt", ctx.lang, ctx.turn.channel)
     ctx.say_text("answer", f"{answer}\n\n{prompt}", kind="answer")
     ctx.set_state("awaiting_rating", faq_id=faq_id, question=question[:1000], interaction_id=interaction_id,

@@ -93,7 +93,7 @@ def _local_text(rt, when: datetime, lang: str) -> str:
     from zoneinfo import ZoneInfo
 
     local = when.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(rt.settings.timezone))
-    return local.strftime("%a %d %b %H:%M")
+    return content.date_time_text(local, lang)
 
 
 # --- the chat contract -----------------------------------------------------------------------------------
@@ -122,9 +122,9 @@ def subscribe(session: Session, rt, teacher: Teacher, now: datetime | None = Non
     session.flush()
     rhythm = _t(lang, "two_weeks" if schedule(rt).every_weeks == 2 else "week")
     sched = schedule(rt)
-    day = ",".join(cpd_rules.DAYS[d].title() for d in sched.days)
+    days = ", ".join(content.day_name(d, lang) for d in sched.days)
     return _t(lang, "subscribed", first=_local_text(rt, sub.next_lesson_at, lang), rhythm=rhythm,
-              time=f"{day} {sched.at:%H:%M}")
+              time=f"{days} {content.clock_text(sched.at.hour, sched.at.minute, lang)}")
 
 
 def unsubscribe(session: Session, rt, teacher: Teacher, now: datetime | None = None) -> str:

@@ -121,6 +121,7 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
         flood_notice_due=notice_due,
         recent_question=None if quiet else _recent_question(session, teacher, message),
         helplines=tuple(rt.settings.helplines),
+        answer_target_minutes=rt.settings.ticket_target_minutes_normal,
     )
 
 

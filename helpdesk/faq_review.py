@@ -150,7 +150,9 @@ def export_database_yaml(session: Session) -> str:
     """The approved database FAQs in the knowledge-base YAML format (to merge into the shipped files)."""
     rows = session.scalars(select(FaqRecord).where(FaqRecord.approved_at.is_not(None))
                            .order_by(FaqRecord.faq_id))
-    return export_yaml(entries_from_dicts([row.data for row in rows], source="<database>"))
+    from helpdesk.faq_store import record_data
+
+    return export_yaml(entries_from_dicts([record_data(row) for row in rows], source="<database>"))
 
 
 def parse_lines(text: str) -> list[str]:

@@ -19,4 +19,13 @@ def database_version(db) -> tuple:
 def database_entries(db) -> list[FaqEntry]:
     with db.session_scope() as session:
         rows = session.scalars(select(FaqRecord).where(FaqRecord.approved_at.is_not(None)).order_by(FaqRecord.id))
-        return entries_from_dicts([row.data for row in rows], source="<database>")
+        return entries_from_dicts([record_data(row) for row in rows], source="<database>")
+
+
+def record_data(row: FaqRecord) -> dict:
+    """The lead's approval is the entry's review record, unless the entry carries its own."""
+    data = dict(row.data)
+    if not data.get("reviewed_by") and row.approved_by:
+        data["reviewed_by"] = f"Helpdesk lead {row.approved_by} (approved in the console)"
+        data["reviewed_on"] = row.approved_at.date().isoformat()
+    return data

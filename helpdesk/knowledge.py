@@ -107,7 +107,12 @@ class KnowledgeView:
     def entry(self, faq_id: str) -> FaqEntry | None:
         return self._matcher.entries_by_id.get(faq_id)
 
+    def fully_reviewed(self) -> bool:
+        entries = self._matcher.entries_by_id.values()
+        return bool(entries) and all(e.review_status == "reviewed" for e in entries)
+
     def answer(self, faq_id: str, language: str, channel: str) -> str:
+        """In the teacher's language; a missing Roman Urdu or Urdu text falls back to English."""
         entry = self._matcher.entries_by_id[faq_id]
         # SMS gets the short form when the FAQ has one: a full Urdu answer is a dozen billed segments.
         if channel == "sms" and entry.short:

@@ -2,8 +2,19 @@
 
 Pure Python: no Flask/SQLAlchemy, so the matcher, the CLI and the web app can share it.
 
+Languages: ``en`` (English), ``ur`` (Urdu script) and ``roman-ur`` (Roman Urdu, for teachers who write
+Urdu in Latin letters). By default an answer in any one of them loads, so a programme's own knowledge base
+and the expert-approved FAQs in the database may leave languages out (readers then get English);
+``strict=True`` (``helpdesk kb check --strict`` and the shipped-content tests) requires all three in both
+``answer`` and ``short`` plus a review record.
+
+Review record: ``reviewed_by`` (who reviewed, by name or role) and ``reviewed_on`` (ISO date), together or
+not at all. A ``reviewed_by`` that says "(draft review)" records a first pass by the content team: it is a
+record, but the bot does not claim reviewed answers until every live FAQ has a full review.
+
 Spreadsheet format (CSV, UTF-8): columns ``id, topic, subject, grades, questions,
-answer_en, answer_ur, short_en, short_ur, keywords, tags``.  List cells use ``;``
+answer_en, answer_ur, answer_roman_ur, short_en, short_ur, short_roman_ur, keywords, tags,
+reviewed_by, reviewed_on``.  List cells use ``;``
 (grades, keywords, tags).  ``questions`` holds one question per line inside the cell
 (spreadsheet editors type Alt+Enter); ``|`` is accepted too because some editors
 cannot type a newline in a cell.  A question therefore cannot contain ``|``.
@@ -11,6 +22,7 @@ cannot type a newline in a cell.  A question therefore cannot contain ``|``.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +31,11 @@ from typing import IO, Any, Iterable, Mapping, Sequence
 
 import yaml
 
-CSV_COLUMNS = ("id", "topic", "subject", "grades", "questions", "answer_en", "answer_ur",
-               "short_en", "short_ur", "keywords", "tags")
+CSV_COLUMNS = ("id", "topic", "subject", "grades", "questions", "answer_en", "answer_ur", "answer_roman_ur",
+               "short_en", "short_ur", "short_roman_ur", "keywords", "tags", "reviewed_by", "reviewed_on")
+LANGUAGES = ("en", "ur", "roman-ur")
+SHORT_MAX = 300  # an SMS short form: two GSM-7 segments of Latin text; Urdu script needs fewer letters
+DRAFT_REVIEW_MARK = "(draft review)"
 
 
 class KnowledgeBaseError(ValueError):
@@ -52,7 +67,16 @@ class FaqEntry:
     tags: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     short: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    reviewed_by: str | None = None
+    reviewed_on: dt.date | None = None
     source: str = "<memory>"
+
+    @property
+    def review_status(self) -> str:
+        """'unreviewed', 'draft' (a first pass recorded as such) or 'reviewed'."""
+        if not self.reviewed_by:
+            return "unreviewed"
+        return "draft" if DRAFT_REVIEW_MARK in self.reviewed_by.lower() else "reviewed"
 
     def answer_in(self, lang: str) -> str:
         """Answer in ``lang``; English is the fallback because every editor can write it."""
@@ -89,7 +113,8 @@ def _str_list(value: Any, name: str, err) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
-def _lang_map(value: Any, name: str, err, required: bool) -> Mapping[str, str]:
+def _lang_map(value: Any, name: str, err, required: bool, languages: Sequence[str]) -> Mapping[str, str]:
+    """``languages`` must each have text when the map is given (all three when strict)."""
     if value is None or value == "" or value == {}:
         if required:
             raise err(name, "missing")
@@ -100,16 +125,44 @@ def _lang_map(value: Any, name: str, err, required: bool) -> Mapping[str, str]:
         raise err(name, "must be a string or a map of language code to text")
     out = {}
     for lang, text in value.items():
+        if str(lang) not in LANGUAGES:  # "roman_ur" or "urdu" would be silently ignored by every reader
+            raise err(f"{name}.{lang}", f"unknown language (use {', '.join(LANGUAGES)})")
         if not isinstance(text, str):
-            raise err(name, f"language '{lang}' must be text")
+            raise err(f"{name}.{lang}", "must be text")
         if text.strip():
             out[str(lang)] = text.strip()
     if required and not out:
         raise err(name, "empty")
+    if out or required:
+        for lang in languages:
+            if lang not in out:
+                raise err(f"{name}.{lang}", "missing" if lang not in value else "empty")
     return MappingProxyType(out)
 
 
-def _entry(raw: Any, index: int, source: str) -> FaqEntry:
+def _review(raw: dict, err, strict: bool) -> tuple[str | None, dt.date | None]:
+    by, on = raw.get("reviewed_by"), raw.get("reviewed_on")
+    if by is not None and (not isinstance(by, str) or not by.strip()):
+        raise err("reviewed_by", "must be text naming the reviewer or their role")
+    if isinstance(on, str):
+        try:
+            on = dt.date.fromisoformat(on.strip())
+        except ValueError:
+            raise err("reviewed_on", f"'{on}' is not an ISO date (YYYY-MM-DD)") from None
+    elif isinstance(on, dt.datetime):
+        on = on.date()
+    elif on is not None and not isinstance(on, dt.date):
+        raise err("reviewed_on", "must be an ISO date (YYYY-MM-DD)")
+    if by and on is None:
+        raise err("reviewed_on", "missing (a review record needs reviewed_by and reviewed_on)")
+    if on is not None and not by:
+        raise err("reviewed_by", "missing (a review record needs reviewed_by and reviewed_on)")
+    if strict and not by:
+        raise err("reviewed_by", "missing: shipped content needs a review record (reviewed_by, reviewed_on)")
+    return (by.strip() if by else None), on
+
+
+def _entry(raw: Any, index: int, source: str, strict: bool = False) -> FaqEntry:
     label = _label(raw, index)
 
     def err(name: str | None, message: str) -> KnowledgeBaseError:
@@ -126,21 +179,29 @@ def _entry(raw: Any, index: int, source: str) -> FaqEntry:
     subject = raw.get("subject")
     if subject is not None and not isinstance(subject, str):
         raise err("subject", "must be text")
+    languages = LANGUAGES if strict else ()
+    answer = _lang_map(raw.get("answer"), "answer", err, required=True, languages=languages)
+    short = _lang_map(raw.get("short"), "short", err, required=strict, languages=languages)
+    if strict:
+        for lang, text in short.items():
+            if len(text) > SHORT_MAX:
+                raise err(f"short.{lang}", f"{len(text)} characters, at most {SHORT_MAX} for SMS")
+    reviewed_by, reviewed_on = _review(raw, err, strict)
     return FaqEntry(
         id=raw["id"].strip(), topic=raw["topic"].strip(), questions=questions,
-        answer=_lang_map(raw.get("answer"), "answer", err, required=True),
+        answer=answer,
         subject=subject.strip() if subject else None,
         grades=_str_list(raw.get("grades"), "grades", err),
         tags=_str_list(raw.get("tags"), "tags", err),
         keywords=_str_list(raw.get("keywords"), "keywords", err),
-        short=_lang_map(raw.get("short"), "short", err, required=False),
+        short=short, reviewed_by=reviewed_by, reviewed_on=reviewed_on,
         source=source,
     )
 
 
-def entries_from_dicts(dicts: Iterable[Any], source: str = "<db>") -> list[FaqEntry]:
+def entries_from_dicts(dicts: Iterable[Any], source: str = "<db>", strict: bool = False) -> list[FaqEntry]:
     """Validate plain dicts (e.g. rows from the database) exactly like YAML entries."""
-    entries = [_entry(raw, i, source) for i, raw in enumerate(dicts)]
+    entries = [_entry(raw, i, source, strict) for i, raw in enumerate(dicts)]
     _check_unique(entries)
     return entries
 
@@ -158,10 +219,18 @@ def _check_unique(entries: Sequence[FaqEntry]) -> None:
 
 # --------------------------------------------------------------------------- YAML
 
+class _ContentLoader(yaml.SafeLoader):
+    """safe_load, but dates stay text: PyYAML raises a bare ValueError on `reviewed_on: 2026-13-01`, which
+    could not name the entry; _review parses the text and names file, entry and field."""
+
+
+_ContentLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
 def _read_yaml(path: Path) -> list[Any]:
     name = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ContentLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -183,11 +252,12 @@ def yaml_files(path: str | Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def load_directory(path: str | Path) -> list[FaqEntry]:
-    """Load every ``*.yaml``/``*.yml`` file in ``path`` (sorted, not recursive)."""
+def load_directory(path: str | Path, strict: bool = False) -> list[FaqEntry]:
+    """Load every ``*.yaml``/``*.yml`` file in ``path`` (sorted, not recursive); ``strict`` for shipped
+    content: all three languages in answer and short, and a review record."""
     entries: list[FaqEntry] = []
     for file in yaml_files(path):
-        entries.extend(_entry(raw, i, str(file)) for i, raw in enumerate(_read_yaml(file)))
+        entries.extend(_entry(raw, i, str(file), strict) for i, raw in enumerate(_read_yaml(file)))
     _check_unique(entries)
     return entries
 
@@ -206,6 +276,9 @@ def _entry_dict(e: FaqEntry) -> dict[str, Any]:
     for name in ("keywords", "tags"):
         if getattr(e, name):
             d[name] = list(getattr(e, name))
+    if e.reviewed_by:
+        d["reviewed_by"] = e.reviewed_by
+        d["reviewed_on"] = e.reviewed_on.isoformat() if e.reviewed_on else None
     return d
 
 
@@ -223,10 +296,16 @@ def export_csv(entries: Iterable[FaqEntry], fp: IO[str]) -> None:
         writer.writerow({
             "id": e.id, "topic": e.topic, "subject": e.subject or "",
             "grades": ";".join(e.grades), "questions": "\n".join(e.questions),
-            "answer_en": e.answer.get("en", ""), "answer_ur": e.answer.get("ur", ""),
-            "short_en": e.short.get("en", ""), "short_ur": e.short.get("ur", ""),
+            **{f"answer_{_column(lang)}": e.answer.get(lang, "") for lang in LANGUAGES},
+            **{f"short_{_column(lang)}": e.short.get(lang, "") for lang in LANGUAGES},
             "keywords": ";".join(e.keywords), "tags": ";".join(e.tags),
+            "reviewed_by": e.reviewed_by or "",
+            "reviewed_on": e.reviewed_on.isoformat() if e.reviewed_on else "",
         })
+
+
+def _column(lang: str) -> str:
+    return lang.replace("-", "_")  # "roman-ur" -> answer_roman_ur: spreadsheet formulas dislike hyphens
 
 
 def _split(cell: str | None, seps: str) -> list[str]:
@@ -242,9 +321,10 @@ def _row_dict(row: Mapping[str, str | None]) -> dict[str, Any]:
         "id": get("id"), "topic": get("topic"), "subject": get("subject") or None,
         "grades": _split(row.get("grades"), ";"),
         "questions": _split(row.get("questions"), "\n|"),
-        "answer": {k: v for k, v in (("en", get("answer_en")), ("ur", get("answer_ur"))) if v},
-        "short": {k: v for k, v in (("en", get("short_en")), ("ur", get("short_ur"))) if v},
+        "answer": {lang: get(f"answer_{_column(lang)}") for lang in LANGUAGES if get(f"answer_{_column(lang)}")},
+        "short": {lang: get(f"short_{_column(lang)}") for lang in LANGUAGES if get(f"short_{_column(lang)}")},
         "keywords": _split(row.get("keywords"), ";"), "tags": _split(row.get("tags"), ";"),
+        "reviewed_by": get("reviewed_by") or None, "reviewed_on": get("reviewed_on") or None,
     }
 
 

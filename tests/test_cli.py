@@ -34,9 +34,24 @@ def test_a_bad_spreadsheet_row_is_named_and_nothing_is_written(tmp_path):
     assert not (tmp_path / "out.yaml").exists()
 
 
+def test_kb_check_lists_unreviewed_entries_and_strict_names_what_is_missing(tmp_path):
+    entry = "  - id: {}\n    topic: numeracy\n    questions: ['{}']\n    answer: Like this.\n"
+    review = "    reviewed_by: {}\n    reviewed_on: 2026-11-30\n"
+    (tmp_path / "own.yaml").write_text(
+        "faqs:\n" + entry.format("reviewed-one", "How?") + review.format("Maths teacher trainer")
+        + entry.format("draft-one", "Why?") + review.format("Content team (draft review)")
+        + entry.format("new-one", "When?"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["kb", "check", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == ["3 FAQs OK", "1 no review record:", "  new-one (own.yaml)",
+                                          "1 draft review only:", "  draft-one (own.yaml)"]
+    strict = CliRunner().invoke(main, ["kb", "check", "--strict", str(tmp_path)])
+    assert strict.exit_code == 2 and "entry 'reviewed-one' (#1): field 'answer.ur': missing" in strict.output
+
+
 def test_kb_check_reports_the_shipped_knowledge_base():
     result = CliRunner().invoke(main, ["kb", "check"])
-    assert result.exit_code == 0 and result.output.strip().endswith("FAQs OK")
+    assert result.exit_code == 0 and result.output.splitlines()[0].endswith("FAQs OK")
 
 
 def test_db_upgrade_users_and_outbox_work_on_a_fresh_data_directory(tmp_path, monkeypatch):

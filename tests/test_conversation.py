@@ -32,6 +32,9 @@ class ClarifyingKB:
     def entry(self, faq_id):
         return KB.entry(faq_id)
 
+    def fully_reviewed(self):
+        return KB.fully_reviewed()
+
 
 def turn(text="", **kw) -> Turn:
     kw.setdefault("helplines", HELPLINES)
@@ -95,11 +98,43 @@ def test_the_reply_language_follows_the_teachers_writing(text, language):
     assert (d.effect(SetLanguage).language if d.effect(SetLanguage) else "en") == language
 
 
-def test_roman_urdu_answers_are_urdu_script_on_whatsapp_and_english_on_sms():
+def test_roman_urdu_writers_get_the_roman_urdu_answer_on_both_channels():
     roman = "Bachay class mein bohat shor karte hain"
     whatsapp = decide(turn(roman, language="roman-ur", channel="whatsapp"), KB).replies[0].text
     sms = decide(turn(roman, language="roman-ur", channel="sms"), KB).replies[0].text
-    assert "خاموشی" in whatsapp and "Agree a silent signal" in sms
+    assert whatsapp.startswith("Class ke saath khamoshi ka aik ishara tay kijiye")
+    assert sms.startswith("Khamoshi ka ishara tay kijiye")
+    assert all(ord(ch) < 0x600 for ch in whatsapp + sms)
+
+
+def test_an_faq_without_roman_urdu_answers_a_roman_urdu_writer_in_english_not_urdu_script():
+    for channel in ("whatsapp", "sms"):
+        text = decide(turn("Kasr kaise samjhaun bachon ko", language="roman-ur", channel=channel), KB).replies[0].text
+        assert text.startswith("Start with real objects") and all(ord(ch) < 0x600 for ch in text)
+
+
+def test_the_welcome_claims_reviewed_answers_only_while_every_faq_has_a_full_review():
+    class ReviewedKB(ClarifyingKB):
+        def fully_reviewed(self):
+            return True
+
+    unreviewed = decide(turn("How do I quieten a noisy class?", first_contact=True, channel="whatsapp"), KB)
+    reviewed = decide(turn("How do I quieten a noisy class?", first_contact=True, channel="whatsapp"), ReviewedKB())
+    assert not KB.fully_reviewed() and unreviewed.replies[0].key == "welcome"
+    assert "reviewed" not in unreviewed.replies[0].text and "checked" not in unreviewed.replies[0].text
+    assert reviewed.replies[0].key == "welcome_reviewed" and "reviewed" in reviewed.replies[0].text
+
+
+def test_the_escalation_notice_promises_the_configured_answer_time():
+    question = "What salary scale does a new teacher get in Balochistan?"
+    four_hours = decide(turn(question, language="en"), KB)
+    assert four_hours.keys()[-1] == "escalated" and "usually within 4 hours" in four_hours.replies[-1].text
+    roman = "Balochistan mein naye teacher ki tankhwah ka scale kya hai"
+    one_hour = decide(turn(roman, language="roman-ur", answer_target_minutes=60), KB).replies[-1].text
+    assert "aam tor par aik ghante ke andar" in one_hour
+    urdu = "بلوچستان میں نئے استاد کی تنخواہ کا سکیل کیا ہے"
+    ninety = decide(turn(urdu, language="ur", answer_target_minutes=90), KB).replies[-1].text
+    assert "عموماً 90 منٹ کے اندر" in ninety
 
 
 def test_short_messages_do_not_flip_the_language_and_lang_fixes_it():
@@ -290,9 +325,32 @@ def test_every_message_exists_in_three_languages_and_roman_urdu_is_gsm_friendly(
 
 
 def test_sms_forms_of_the_welcome_fit_few_segments():
-    for lang, limit in (("en", 160 * 2), ("roman-ur", 160 * 2), ("ur", 70 * 3)):
-        welcome = content.text("welcome", lang, "sms") + "\n\n" + content.text("privacy", lang, "sms")
-        assert len(welcome) <= limit, lang
+    for key in ("welcome", "welcome_reviewed"):
+        for lang, limit in (("en", 160 * 2), ("roman-ur", 160 * 2), ("ur", 70 * 3)):
+            welcome = content.text(key, lang, "sms") + "\n\n" + content.text("privacy", lang, "sms")
+            assert len(welcome) <= limit, (key, lang)
+
+
+def test_a_roman_urdu_teacher_gets_the_shipped_faqs_roman_urdu_answer():
+    shipped = KnowledgeView(Matcher(load_directory(Path(__file__).parents[1] / "knowledge_base" / "faqs")))
+    question = "Bachay bohat shor machate hain, chillaye baghair class ko khamosh kaise karun"
+    whatsapp = decide(turn(question, language="roman-ur", channel="whatsapp"), shipped)
+    sms = decide(turn(question, language="roman-ur", channel="sms"), shipped)
+    entry = shipped.entry(whatsapp.effect(RecordQuestion).faq_id)
+    assert entry.topic == "classroom-management"
+    assert whatsapp.replies[0].text.startswith(entry.answer["roman-ur"])
+    assert sms.replies[0].text.startswith(entry.short["roman-ur"])
+
+
+def test_dates_and_times_read_in_the_teachers_language():
+    from datetime import datetime
+
+    when = datetime(2026, 12, 7, 16, 0)  # a Monday
+    assert content.date_time_text(when, "en") == "Mon 07 Dec 16:00"
+    assert content.date_time_text(when, "ur") == "پیر 7 دسمبر، شام 4 بجے"
+    assert content.date_time_text(when, "roman-ur") == "Peer 7 December, shaam 4 baje"
+    assert content.clock_text(9, 30, "roman-ur") == "subah 9:30 baje"
+    assert content.clock_text(13, 0, "ur") == "دوپہر 1 بجے" and content.clock_text(21, 0, "ur") == "رات 9 بجے"
 
 
 def test_the_district_list_is_substantial_and_no_shipped_faq_question_is_urgent_by_accident():

@@ -69,7 +69,7 @@ def test_a_roman_urdu_teacher_gets_roman_urdu_cpd_replies_and_lesson_footer(rt, 
     now = utcnow()
     teacher_id = add_teacher(rt, "+923001110011", language="roman-ur", subjects="maths", school_level="primary")
     reply = subscribe(rt, teacher_id, now - timedelta(days=3), due=now - timedelta(minutes=1))
-    assert "CPD ghante mein shamil ho gaye hain" in reply and "har hafte Mon 16:00 baje" in reply
+    assert "CPD ghante mein shamil ho gaye hain" in reply and "har hafte Peer shaam 4 baje" in reply
     assert "signed up" not in reply and all(ord(ch) < 0x600 for ch in reply)  # Latin letters, not Urdu script
     assert push_due_lessons(now.isoformat()) == 1
     rt.jobs.drain()

@@ -68,11 +68,17 @@ def test_a_new_faq_is_proposed_edited_approved_matched_and_exported(rt):
     assert view.match(question).faq_id == faq_id and view.match(question).decision == "answer"
     assert view.answer(faq_id, "ur", "whatsapp") == "کاغذ کی گھڑی بنائیں اور سوئیاں گھمائیں۔"
     assert "Bachon ko ghari dekhna kaise sikhaun" in view.entry(faq_id).questions
+    # No Roman Urdu text yet: a Roman Urdu writer reads the English, not the Urdu script.
+    assert view.answer(faq_id, "roman-ur", "whatsapp") == "Make a paper clock and move the hands."
+    # The lead's approval is the entry's review record.
+    assert view.entry(faq_id).review_status == "reviewed" and "Lead" in view.entry(faq_id).reviewed_by
+    assert view.entry(faq_id).reviewed_on is not None
 
     with rt.db.session_scope() as session:
         exported = faq_review.export_database_yaml(session)
     entries = entries_from_dicts(yaml.safe_load(exported)["faqs"])
     assert [e.id for e in entries] == [faq_id] and entries[0].topic == "numeracy"
+    assert entries[0].reviewed_by == view.entry(faq_id).reviewed_by
 
 
 def test_invalid_or_repeated_decisions_are_refused(rt):

@@ -230,3 +230,50 @@ def test_no_admin_hr_entries(entries):
     banned = {"salary", "transfer", "leave", "fee", "fees", "tankhwah", "tabadla", "chutti"}
     bad = [(e["id"], k) for _, e in entries for k in e["keywords"] if k.lower() in banned]
     assert not bad, bad
+
+
+# --- Roman Urdu and the review trail ----------------------------------------------------------------
+
+LANGUAGES = ("en", "ur", "roman-ur")
+SHORT_ROMAN_MAX = 300  # an SMS of two GSM-7 segments
+
+
+def test_every_entry_has_all_three_languages_and_a_taxonomy_coding(entries, taxonomy):
+    areas, subjects, bands = (_slugs(taxonomy, k) for k in ("areas", "subjects", "grade_bands"))
+    missing = []
+    for fname, e in entries:
+        for block in ("answer", "short"):
+            for lang in LANGUAGES:
+                if not _nonempty_str((e.get(block) or {}).get(lang)):
+                    missing.append((fname, e.get("id"), f"{block}.{lang}"))
+        if e.get("topic") not in areas or e.get("subject") not in subjects or not e.get("grades") \
+                or not set(e["grades"]) <= bands:
+            missing.append((fname, e.get("id"), "taxonomy coding"))
+    assert not missing, missing
+
+
+def test_roman_urdu_is_latin_script_and_the_sms_form_fits_two_segments(entries):
+    bad = []
+    for _, e in entries:
+        for block in ("answer", "short"):
+            text = e[block]["roman-ur"]
+            if URDU_SCRIPT.search(text) or not text.isascii():  # GSM-7: one Urdu letter makes it UCS-2
+                bad.append((e["id"], f"{block}.roman-ur", "not plain Latin"))
+            if text == e[block]["en"]:
+                bad.append((e["id"], f"{block}.roman-ur", "a copy of the English"))
+        if len(e["short"]["roman-ur"]) > SHORT_ROMAN_MAX:
+            bad.append((e["id"], "short.roman-ur", len(e["short"]["roman-ur"])))
+    assert not bad, bad
+
+
+def test_every_entry_has_a_review_record_with_a_reviewer_and_a_past_iso_date(entries):
+    import datetime as dt
+
+    bad = []
+    for _, e in entries:
+        by, on = e.get("reviewed_by"), e.get("reviewed_on")
+        if not _nonempty_str(by):
+            bad.append((e.get("id"), "reviewed_by"))
+        if not isinstance(on, dt.date) or on > dt.date.today():  # yaml.safe_load reads 2026-11-30 as a date
+            bad.append((e.get("id"), "reviewed_on", on))
+    assert not bad, bad

@@ -56,6 +56,38 @@ def text(key: str, language: str, channel: str = "whatsapp", **params) -> str:
     return template.format(**params) if params else template
 
 
+def day_name(index: int, language: str) -> str:
+    """Monday is 0, as in datetime.weekday(); names live in messages.yaml (`weekdays`)."""
+    return _names("weekdays", language)[index]
+
+
+def clock_text(hour: int, minute: int, language: str) -> str:
+    """16:00 in English; 'شام 4 بجے' / 'shaam 4 baje' in Urdu, where a 24-hour clock reads as foreign."""
+    if language == "en":
+        return f"{hour:02d}:{minute:02d}"
+    part = next(name for start, name in reversed(_DAY_PARTS) if hour >= start)
+    twelve = hour % 12 or 12
+    clock = f"{twelve}:{minute:02d}" if minute else str(twelve)
+    return text("clock", language, part=text(f"day_part_{part}", language), clock=clock)
+
+
+_DAY_PARTS = ((0, "night"), (4, "morning"), (12, "noon"), (16, "evening"), (19, "night"))
+
+
+def date_time_text(when, language: str) -> str:
+    """A local datetime as 'Mon 07 Dec 16:00', or 'پیر 7 دسمبر، شام 4 بجے' in Urdu."""
+    if language == "en":
+        return when.strftime("%a %d %b %H:%M")
+    month = _names("months", language)[when.month - 1]
+    comma = "،" if language == "ur" else ","
+    return f"{day_name(when.weekday(), language)} {when.day} {month}{comma} {clock_text(when.hour, when.minute, language)}"
+
+
+def _names(key: str, language: str) -> list[str]:
+    names = messages()[key]
+    return [name.strip() for name in (names.get(language) or names["en"]).split(",")]
+
+
 def choice_options(field: str) -> list[str]:
     """The stored values of a profile choice, in menu order."""
     return list(messages()["choices"][field])
