@@ -108,6 +108,15 @@ def test_roman_urdu_is_written_not_copied_from_english(shipped):
     assert (copied, sentences_without_urdu) == ([], [])
 
 
+@pytest.mark.parametrize("lang", ["en", "ur", "roman-ur"])
+def test_every_shipped_lesson_goes_out_as_one_whatsapp_message(shipped, lang):
+    # Over 1600 characters the send path splits at sentences and the paragraphs run together.
+    from helpdesk.cpd import whatsapp_text
+
+    assert {lesson.id: len(whatsapp_text(lesson, lang)) for lesson in shipped
+            if len(whatsapp_text(lesson, lang)) > 1600} == {}
+
+
 def test_shipped_roman_urdu_sms_fits_300_gsm7_characters(shipped):
     too_long = {lesson.id: len(lesson.sms["roman-ur"]) for lesson in shipped if len(lesson.sms["roman-ur"]) > 300}
     assert too_long == {}
