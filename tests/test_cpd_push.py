@@ -77,7 +77,8 @@ def test_a_roman_urdu_teacher_gets_roman_urdu_cpd_replies_and_lesson_footer(rt, 
     (delivery,) = deliveries(rt)
     (message,) = twilio_api.messages
     lesson = cpd.lesson_by_id(rt, delivery[1])
-    assert message["Body"] == f"{lesson.sms['roman-ur']}\nDONE likhein: {lesson.minutes} CPD min. Band: CPD OFF."
+    footer = f"DONE likhein: {lesson.minutes} CPD min. Band: CPD OFF."
+    assert message["Body"] == f"{lesson.sms['roman-ur']}\n{footer}"
     assert lesson.sms["roman-ur"] != lesson.sms["en"]
     with rt.db.session_scope() as session:
         assert "CPD sabaq band kar diye gaye" in cpd.unsubscribe(session, rt, session.get(Teacher, teacher_id))

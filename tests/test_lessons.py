@@ -81,7 +81,8 @@ def test_shipped_english_sms_stays_in_the_gsm7_alphabet(shipped):
 
 def every_text(lesson):
     """(field, {lang: text}) for each text a teacher reads, parts numbered as in loader errors."""
-    return [(field, getattr(lesson, field)) for field in ("title", "activity", "materials", "reflection", "sms")] + [
+    fields = ("title", "activity", "materials", "reflection", "sms")
+    return [(field, getattr(lesson, field)) for field in fields] + [
         (f"parts[{number}]", part) for number, part in enumerate(lesson.parts, start=1)
     ]
 
@@ -97,13 +98,14 @@ def test_every_shipped_lesson_text_has_roman_urdu_in_latin_letters(shipped):
 
 
 def test_roman_urdu_is_written_not_copied_from_english(shipped):
-    # A text left in English would pass the presence check; a sentence of Roman Urdu uses its own function words.
+    # A text left in English would pass the presence check; a Roman Urdu sentence has Urdu function words.
     urdu_words = {"ke", "ki", "ka", "mein", "se", "aur", "karein", "par", "hai", "ko", "na", "nahi"}
     copied = [(lesson.id, field) for lesson in shipped for field, texts in every_text(lesson)
               if texts["roman-ur"] == texts["en"]]
     sentences_without_urdu = [
         (lesson.id, field) for lesson in shipped for field, texts in every_text(lesson)
-        if field not in ("title", "materials") and not urdu_words & set(re.findall(r"[a-z-]+", texts["roman-ur"].lower()))
+        if field not in ("title", "materials")
+        and not urdu_words & set(re.findall(r"[a-z-]+", texts["roman-ur"].lower()))
     ]
     assert (copied, sentences_without_urdu) == ([], [])
 
@@ -118,9 +120,10 @@ def test_every_shipped_lesson_goes_out_as_one_whatsapp_message(shipped, lang):
 
 
 def test_shipped_roman_urdu_sms_fits_300_gsm7_characters(shipped):
-    too_long = {lesson.id: len(lesson.sms["roman-ur"]) for lesson in shipped if len(lesson.sms["roman-ur"]) > 300}
+    too_long = {lesson.id: len(lesson.sms["roman-ur"]) for lesson in shipped
+                if len(lesson.sms["roman-ur"]) > 300}
     assert too_long == {}
-    # One character outside GSM-7 would send the whole SMS as UCS-2: 300 characters would cost 5 segments, not 2.
+    # One character outside GSM-7 sends the whole SMS as UCS-2: 300 characters then cost 5 segments, not 2.
     assert {lesson.id: sorted(set(lesson.sms["roman-ur"]) - GSM7) for lesson in shipped
             if set(lesson.sms["roman-ur"]) - GSM7} == {}
 
