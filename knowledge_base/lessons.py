@@ -19,7 +19,9 @@ LESSONS_DIR = KB_DIR / "lessons"
 TAXONOMY_PATH = KB_DIR / "taxonomy.yaml"
 
 DEFAULT_LANG = "en"
-REQUIRED_LANGS = ("en", "ur")
+# The teacher's reply languages (helpdesk/content LANGUAGES): a Roman Urdu teacher reads Latin-letter Urdu,
+# which is neither the English nor the Urdu-script text, so every shipped lesson text carries all three.
+REQUIRED_LANGS = ("en", "ur", "roman-ur")
 
 MIN_MINUTES, MAX_MINUTES = 30, 45
 MIN_PARTS, MAX_PARTS = 3, 5
@@ -27,8 +29,9 @@ MIN_PARTS, MAX_PARTS = 3, 5
 MAX_PART_CHARS = 1600
 # Three SMS segments either way: GSM-7 English fits 3 x 153 = 459 but we cap at 320 so a lesson costs at most
 # 3 segments even after the "reply 1 when done" footer; Urdu goes as UCS-2 at 67 characters a segment, so 200
-# characters is already 3 segments.
-MAX_SMS_CHARS = {"en": 320, "ur": 200}
+# characters is already 3 segments. Roman Urdu is GSM-7 like English but runs longer for the same advice; 300
+# plus its footer (about 50) still fits 3 x 153.
+MAX_SMS_CHARS = {"en": 320, "ur": 200, "roman-ur": 300}
 
 TEXT_FIELDS = ("title", "activity", "materials", "reflection", "sms")
 REQUIRED_FIELDS = ("id", "title", "area", "subjects", "grades", "minutes", "parts", *TEXT_FIELDS[1:])

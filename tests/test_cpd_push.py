@@ -1,5 +1,6 @@
 """Subscriptions, the push (claims, channels, the WhatsApp template), credit, belts and certificates,
 on SQLite and PostgreSQL, with the fake Twilio."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -75,11 +76,40 @@ def test_a_roman_urdu_teacher_gets_roman_urdu_cpd_replies_and_lesson_footer(rt, 
     rt.jobs.drain()
     (delivery,) = deliveries(rt)
     (message,) = twilio_api.messages
-    # The lesson itself has no Roman Urdu form, so its English SMS text comes inside the Roman Urdu footer.
     lesson = cpd.lesson_by_id(rt, delivery[1])
-    assert message["Body"] == f"{lesson.sms['en']}\nDONE likhein: {lesson.minutes} CPD min. Band: CPD OFF."
+    footer = f"DONE likhein: {lesson.minutes} CPD min. Band: CPD OFF."
+    assert message["Body"] == f"{lesson.sms['roman-ur']}\n{footer}"
+    assert lesson.sms["roman-ur"] != lesson.sms["en"]
     with rt.db.session_scope() as session:
         assert "CPD sabaq band kar diye gaye" in cpd.unsubscribe(session, rt, session.get(Teacher, teacher_id))
+
+
+def test_a_roman_urdu_whatsapp_teacher_reads_the_whole_lesson_in_roman_urdu(rt, twilio_api):
+    now = utcnow()
+    open_ = add_teacher(rt, "+923331110021", channel="whatsapp", language="roman-ur",
+                        last_whatsapp_inbound_at=now - timedelta(hours=1))
+    closed = add_teacher(rt, "+923331110022", channel="whatsapp", language="roman-ur", name="Sana Ali",
+                         last_whatsapp_inbound_at=now - timedelta(hours=30))
+    for teacher_id in (open_, closed):
+        subscribe(rt, teacher_id, now - timedelta(days=3), due=now - timedelta(minutes=1))
+    push_due_lessons(now.isoformat())
+    rt.jobs.drain()
+    lessons = {d[0]: cpd.lesson_by_id(rt, d[1]) for d in deliveries(rt)}
+    by_to = {}
+    for message in twilio_api.messages:
+        by_to.setdefault(message["To"], []).append(message)
+    # One message: the Roman Urdu form of a lesson fits WhatsApp's 1600 characters like the other languages.
+    (message,) = by_to["whatsapp:+923331110021"]
+    lesson, body = lessons[open_], message["Body"]
+    assert body.startswith(f"*CPD ghanta: {lesson.title['roman-ur']} ({lesson.minutes} minute)*")
+    assert all(part["roman-ur"] in body for part in lesson.parts)
+    assert f"Class mein aazmayein: {lesson.activity['roman-ur']}" in body
+    assert f"Samaan: {lesson.materials['roman-ur']}" in body
+    assert f"Ghaur karein: {lesson.reflection['roman-ur']}" in body
+    assert lesson.parts[0]["en"] not in body and all(ord(ch) < 0x600 for ch in body)
+    # Outside the 24-hour window the template names the lesson by its Roman Urdu title.
+    (template,) = by_to["whatsapp:+923331110022"]
+    assert json.loads(template["ContentVariables"]) == {"1": "Sana", "2": lessons[closed].title["roman-ur"]}
 
 
 def test_push_sends_the_sms_short_form_once_even_when_the_batch_runs_twice(rt, twilio_api):

@@ -1,3 +1,4 @@
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -78,6 +79,55 @@ def test_shipped_english_sms_stays_in_the_gsm7_alphabet(shipped):
     assert {lesson.id: sorted(set(lesson.sms["en"]) - GSM7) for lesson in shipped if set(lesson.sms["en"]) - GSM7} == {}
 
 
+def every_text(lesson):
+    """(field, {lang: text}) for each text a teacher reads, parts numbered as in loader errors."""
+    fields = ("title", "activity", "materials", "reflection", "sms")
+    return [(field, getattr(lesson, field)) for field in fields] + [
+        (f"parts[{number}]", part) for number, part in enumerate(lesson.parts, start=1)
+    ]
+
+
+def test_every_shipped_lesson_text_has_roman_urdu_in_latin_letters(shipped):
+    missing = [(lesson.id, field) for lesson in shipped for field, texts in every_text(lesson)
+               if not texts.get("roman-ur")]
+    assert missing == []
+    # Written for Roman Urdu readers: Latin letters (digits and 'CPD' aside), never the Urdu script.
+    urdu_script = [(lesson.id, field) for lesson in shipped for field, texts in every_text(lesson)
+                   if any("\u0600" <= ch <= "\u06ff" for ch in texts["roman-ur"])]
+    assert urdu_script == []
+
+
+def test_roman_urdu_is_written_not_copied_from_english(shipped):
+    # A text left in English would pass the presence check; a Roman Urdu sentence has Urdu function words.
+    urdu_words = {"ke", "ki", "ka", "mein", "se", "aur", "karein", "par", "hai", "ko", "na", "nahi"}
+    copied = [(lesson.id, field) for lesson in shipped for field, texts in every_text(lesson)
+              if texts["roman-ur"] == texts["en"]]
+    sentences_without_urdu = [
+        (lesson.id, field) for lesson in shipped for field, texts in every_text(lesson)
+        if field not in ("title", "materials")
+        and not urdu_words & set(re.findall(r"[a-z-]+", texts["roman-ur"].lower()))
+    ]
+    assert (copied, sentences_without_urdu) == ([], [])
+
+
+@pytest.mark.parametrize("lang", ["en", "ur", "roman-ur"])
+def test_every_shipped_lesson_goes_out_as_one_whatsapp_message(shipped, lang):
+    # Over 1600 characters the send path splits at sentences and the paragraphs run together.
+    from helpdesk.cpd import whatsapp_text
+
+    assert {lesson.id: len(whatsapp_text(lesson, lang)) for lesson in shipped
+            if len(whatsapp_text(lesson, lang)) > 1600} == {}
+
+
+def test_shipped_roman_urdu_sms_fits_300_gsm7_characters(shipped):
+    too_long = {lesson.id: len(lesson.sms["roman-ur"]) for lesson in shipped
+                if len(lesson.sms["roman-ur"]) > 300}
+    assert too_long == {}
+    # One character outside GSM-7 sends the whole SMS as UCS-2: 300 characters then cost 5 segments, not 2.
+    assert {lesson.id: sorted(set(lesson.sms["roman-ur"]) - GSM7) for lesson in shipped
+            if set(lesson.sms["roman-ur"]) - GSM7} == {}
+
+
 def test_shipped_urdu_is_written_in_urdu_script(shipped):
     def arabic_script(text):
         letters = [c for c in text if c.isalpha()]
@@ -101,6 +151,7 @@ def test_source_names_the_file_relative_to_the_knowledge_base(shipped):
 def test_text_falls_back_to_english(shipped):
     lesson = shipped[0]
     assert lesson.text("title", "ur") == lesson.title["ur"]
+    assert lesson.text("sms", "roman-ur") == lesson.sms["roman-ur"] != lesson.sms["en"]
     assert lesson.text("title", "sd") == lesson.title["en"]
     assert lesson.text("parts", "ur") == tuple(part["ur"] for part in lesson.parts)
     assert lesson.text("parts", "ps") == tuple(part["en"] for part in lesson.parts)
@@ -115,7 +166,7 @@ def test_lessons_are_immutable(shipped):
 
 # --- error cases ------------------------------------------------------------------------------------------------
 
-TEXT = {"en": "Some text.", "ur": "کچھ متن۔"}
+TEXT = {"en": "Some text.", "ur": "کچھ متن۔", "roman-ur": "Kuch text."}
 
 
 def lesson(**overrides):
@@ -220,9 +271,9 @@ def test_rejects_an_unknown_field(tmp_path):
 
 
 @pytest.mark.parametrize("field", ["title", "activity", "materials", "reflection", "sms"])
-@pytest.mark.parametrize("lang", ["en", "ur"])
+@pytest.mark.parametrize("lang", ["en", "ur", "roman-ur"])
 def test_rejects_a_text_field_missing_a_language(tmp_path, field, lang):
-    only = {"en": "text", "ur": "متن"}
+    only = {"en": "text", "ur": "متن", "roman-ur": "matn"}
     del only[lang]
     error = load_error(write(tmp_path, "x.yaml", lesson(**{field: only})))
     assert str(error) == f"{tmp_path / 'x.yaml'}: lesson 'attention-signals' (#1): field {field!r}: missing the {lang!r} text"
@@ -234,13 +285,21 @@ def test_rejects_a_part_missing_urdu_naming_the_part(tmp_path):
     assert (error.field, error.message) == ("parts[2]", "missing the 'ur' text")
 
 
+def test_rejects_a_part_missing_roman_urdu_naming_file_lesson_and_part(tmp_path):
+    parts = [dict(TEXT), dict(TEXT), {"en": "Text.", "ur": "متن۔"}]
+    path = write(tmp_path, "x.yaml", lesson(parts=parts))
+    assert str(load_error(path)) == (
+        f"{path}: lesson 'attention-signals' (#1): field 'parts[3]': missing the 'roman-ur' text"
+    )
+
+
 def test_rejects_blank_text(tmp_path):
     error = load_error(write(tmp_path, "x.yaml", lesson(reflection={"en": "  ", "ur": "سوال"})))
     assert (error.field, error.message) == ("reflection", "missing the 'en' text")
 
 
 def test_rejects_a_part_over_the_whatsapp_limit(tmp_path):
-    parts = [dict(TEXT), dict(TEXT), {"en": "x" * 1601, "ur": "متن"}]
+    parts = [dict(TEXT), dict(TEXT), dict(TEXT, en="x" * 1601)]
     error = load_error(write(tmp_path, "x.yaml", lesson(parts=parts)))
     assert str(error) == (
         f"{tmp_path / 'x.yaml'}: lesson 'attention-signals' (#1): field 'parts[3]': "
@@ -249,7 +308,7 @@ def test_rejects_a_part_over_the_whatsapp_limit(tmp_path):
 
 
 def test_a_part_at_the_whatsapp_limit_loads(tmp_path):
-    parts = [dict(TEXT), dict(TEXT), {"en": "x" * 1600, "ur": "متن"}]
+    parts = [dict(TEXT), dict(TEXT), dict(TEXT, en="x" * 1600)]
     assert load_lessons(write(tmp_path, "x.yaml", lesson(parts=parts)))[0].parts[2]["en"] == "x" * 1600
 
 
@@ -259,13 +318,18 @@ def test_rejects_too_few_or_too_many_parts(tmp_path, count):
     assert (error.field, error.message) == ("parts", f"must have 3 to 5 parts, got {count}")
 
 
-@pytest.mark.parametrize(("lang", "limit"), [("en", 320), ("ur", 200)])
+@pytest.mark.parametrize(("lang", "limit"), [("en", 320), ("ur", 200), ("roman-ur", 300)])
 def test_rejects_an_sms_over_three_segments(tmp_path, lang, limit):
     sms = dict(TEXT, **{lang: "س" * (limit + 1)})
     error = load_error(write(tmp_path, "x.yaml", lesson(sms=sms)))
     assert (error.field, error.message) == (
         "sms", f"the {lang!r} text is {limit + 1} characters, over the limit of {limit}"
     )
+
+
+def test_a_roman_urdu_sms_at_its_limit_loads(tmp_path):
+    sms = dict(TEXT, **{"roman-ur": "x" * 300})
+    assert load_lessons(write(tmp_path, "x.yaml", lesson(sms=sms)))[0].text("sms", "roman-ur") == "x" * 300
 
 
 @pytest.mark.parametrize(
