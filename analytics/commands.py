@@ -50,7 +50,7 @@ def report_command() -> None:
 @click.option("--to", "date_to", callback=_day, help="Last day, YYYY-MM-DD (default: today).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--district", default=None)
-@click.option("--level", default=None, help="School level: primary, middle, high.")
+@click.option("--level", default=None, help="School level: ece, primary, middle, high, higher-secondary.")
 @click.option("--subject", default=None)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
 def needs_command(date_from, date_to, fmt, district, level, subject, output) -> None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analytics.taxonomy import load_taxonomy
+from analytics.taxonomy import load_taxonomy, profile_band
 from helpdesk import content, outbound, routing
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, Ticket, TicketEvent
@@ -462,7 +462,9 @@ def taxonomy_guess(rt, match, teacher: Teacher) -> TaxonomyGuess:
     else:
         subject = teacher_subjects[0] if teacher_subjects else routing.ANY_SUBJECT
     bands = taxonomy()["grade_bands"]
-    band = teacher.school_level if teacher.school_level in bands else None
+    # The profile stores the onboarding level ("high"); the taxonomy speaks in bands ("secondary").
+    band = profile_band(teacher.school_level) or None
+    band = band if band in bands else None
     if band is None and entry is not None and entry.grades:
         band = entry.grades[0] if entry.grades[0] in bands else None
     return TaxonomyGuess(area=entry.topic if entry else None, subject=subject, grade_band=band,

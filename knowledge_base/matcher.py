@@ -17,7 +17,9 @@ Two stages (pure Python + numpy + rapidfuzz; indexes built once in ``Matcher.__i
    A query word the KB lacks may still meet a KB word with the same consonant skeleton
    (``SKELETON_SIM``).  Escalation cues (lexicon ``null_cues``: where to buy, who approves,
    deadlines, fees, account trouble...) that the best FAQ's questions do not share send the
-   message to a person (reason ``escalation-cue``).
+   message to a person (reason ``escalation-cue``).  Admin/HR words (lexicon ``admin_hr``) do
+   too (reason ``admin-hr``) unless the best FAQ is about them, and always when the message asks
+   about the state of a case (``admin_status_cues``: "when will my transfer", "salary abhi tak").
 
    An inverted index (CSR arrays) scores every FAQ with numpy in one pass; the expensive
    per-question scorers run only on the TOP_K best, plus the best FAQs of each sentence.
@@ -51,7 +53,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .loader import FaqEntry
-from .normalize import analyze, clause_role, cue_categories, load_lexicon, skeleton
+from .normalize import analyze, asks_case_status, clause_role, cue_categories, load_lexicon, skeleton
 
 ANSWER_CREDIT = 0.6      # a word found only in the answer text is weaker evidence
 FUZZY_CUTOFF = 82        # fuzz.ratio for two words to count as the same word (typos)
@@ -451,8 +453,11 @@ class Matcher:
                  "nclause": dict.fromkeys(ids, math.log(len(clauses)))}
         admin = set(tokens) & self._admin
         cues = cue_categories(text)
+        # An FAQ about transfers answers "how do I apply"; "when will my transfer come" asks
+        # about one teacher's case, which only a person can look up, whatever FAQ ranks first.
+        own_case = bool(admin) and asks_case_status(text)
         return [PoolEntry(self.entries[i].id, tuple(round(feats[f][i], 5) for f in FEATURES),
-                          bool(admin) and not admin <= self._qsets[i], bool(cues - self._cues[i]))
+                          bool(admin) and (own_case or not admin <= self._qsets[i]), bool(cues - self._cues[i]))
                 for i, sc in pool]
 
     # ------------------------------------------------------------------ decision

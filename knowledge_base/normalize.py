@@ -119,6 +119,7 @@ class Lexicon:
     cues: dict[tuple[str, ...], str] = None  # escalation cue (one or more words) -> category
     context_cues: frozenset[tuple[str, ...]] = frozenset()   # self-introduction / school context
     question_cues: frozenset[tuple[str, ...]] = frozenset()  # words that mark the asking sentence
+    admin_status_cues: frozenset[tuple[str, ...]] = frozenset()  # "when will / still not": a teacher's own case
 
 
 def _add_variant(lex: Lexicon, variant: str, concept: str, skel_votes: dict) -> None:
@@ -172,6 +173,8 @@ def load_lexicon(path: str | None = None) -> Lexicon:
                                  for v in data.get("context_cues") or [] if tokenize(str(v)))
     lex.question_cues = frozenset(tuple(lex.spelling.get(w, w) for w in tokenize(str(v)))
                                   for v in data.get("question_cues") or [] if tokenize(str(v)))
+    lex.admin_status_cues = frozenset(tuple(lex.spelling.get(w, w) for w in tokenize(str(v)))
+                                      for v in data.get("admin_status_cues") or [] if tokenize(str(v)))
     roman_stop = {w for w in stop.get("roman_ur", []) if w not in set(stop.get("en", []))}
     stop_sk = {skeleton(w) for w in roman_stop} - set(skel_votes)
     lex.stop_skeletons = frozenset(sk for sk in stop_sk if len(sk) >= 3)
@@ -348,6 +351,16 @@ def clause_role(text: str) -> str:
     if not analyze(text) or _has_phrase(words, lex.context_cues):
         return "context"
     return "other"
+
+
+@lru_cache(maxsize=4096)
+def asks_case_status(text: str) -> bool:
+    """The message asks about the state of one case ("when will", "still not", "kab", "abhi tak"),
+    lexicon ``admin_status_cues``.  Only read beside admin/HR words: there it marks a teacher's own
+    transfer or salary, which only a person can look into."""
+    lex = load_lexicon()
+    words = [lex.spelling.get(w, w) for w in _expand(tokenize(text), lex)]
+    return _has_phrase(words, lex.admin_status_cues)
 
 
 def admin_concepts(tokens) -> set[str]:

@@ -170,6 +170,36 @@ def test_onboarding_accepts_numbers_words_skip_and_fuzzy_districts():
     assert last.keys() == ["profile_done"] and "Ayesha" in last.replies[0].text and last.state.name is None
 
 
+@pytest.mark.parametrize("language, ece_label, inter_label, partner_label", [
+    ("en", "5 Early years (katchi / nursery / ECE)", "4 Higher secondary (11-12)", "3 Foundation / partner school"),
+    ("ur", "5 ابتدائی بچپن (کچی / نرسری)", "4 ہائر سیکنڈری / انٹر (11 تا 12)", "3 فاؤنڈیشن / پارٹنر سکول"),
+    ("roman-ur", "5 Kachi / Nursery (ECE)", "4 Inter / Higher secondary (11-12)", "3 Foundation / partner school"),
+])
+def test_profile_menus_offer_early_years_grades_11_12_and_partner_schools(language, ece_label, inter_label,
+                                                                           partner_label):
+    def ask(previous, answer):
+        return decide(turn(answer, language=language, state="onboarding",
+                           state_data={"step": previous, "editing": False}), KB).replies[0].text
+
+    levels = ask("role", "1")
+    assert ece_label in levels and inter_label in levels and levels.index("1 ") < levels.index(inter_label)
+    assert partner_label in ask("district", "skip")
+
+
+@pytest.mark.parametrize("step_name, reply, value", [
+    ("school_level", "5", "ece"), ("school_level", "kachi", "ece"), ("school_level", "کچی", "ece"),
+    ("school_level", "nursery", "ece"), ("school_level", "4", "higher-secondary"),
+    ("school_level", "inter", "higher-secondary"), ("school_level", "ہائر سیکنڈری", "higher-secondary"),
+    ("school_level", "high", "high"), ("school_level", "1", "primary"),
+    ("school_type", "3", "foundation_partner"), ("school_type", "PEF", "foundation_partner"),
+    ("school_type", "sef school", "foundation_partner"), ("school_type", "پیف", "foundation_partner"),
+    ("school_type", "1", "public"),
+])
+def test_new_profile_options_are_understood_by_number_and_by_name(step_name, reply, value):
+    d = decide(turn(reply, state="onboarding", state_data={"step": step_name, "editing": False}), KB)
+    assert d.effect(SaveProfile).values == {step_name: value}
+
+
 def test_a_question_during_onboarding_is_answered_and_the_step_is_remembered():
     d = decide(turn("How do I quieten a noisy class?", state="onboarding",
                     state_data={"step": "district", "editing": False}), KB)

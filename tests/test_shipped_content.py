@@ -23,6 +23,7 @@ EXPECTED_AREAS = {
     "classroom-management", "lesson-planning", "assessment", "inclusive-education",
     "multigrade", "steam-activities", "literacy", "numeracy", "subject-content",
     "digital-tools", "wellbeing", "career-admin",
+    "curriculum-exams", "safeguarding", "school-community",
 }
 EXPECTED_SUBJECTS = {
     "general", "maths", "science", "english", "urdu", "social-studies",
@@ -106,7 +107,8 @@ def test_every_faq_file_parses():
 
 
 def test_one_file_per_area():
-    assert {p.stem for p in _faq_files()} == EXPECTED_AREAS
+    # Every area has its own file; further files group one theme across areas (early-years.yaml).
+    assert EXPECTED_AREAS <= {p.stem for p in _faq_files()}
 
 
 def test_ids_unique_and_slugs(entries):
@@ -129,7 +131,8 @@ def test_per_area_count(entries):
 
 def test_entry_in_file_of_its_topic(entries):
     for fname, e in entries:
-        assert fname == f"{e['topic']}.yaml", (fname, e["id"], e["topic"])
+        if fname[:-len(".yaml")] in EXPECTED_AREAS:
+            assert fname == f"{e['topic']}.yaml", (fname, e["id"], e["topic"])
 
 
 def _nonempty_str(value):
@@ -225,11 +228,18 @@ def test_questions_unique_across_entries(entries):
     assert not dupes, dupes
 
 
-def test_no_admin_hr_entries(entries):
-    """Salary / transfer / leave / fee questions go to a human, not the FAQ."""
-    banned = {"salary", "transfer", "leave", "fee", "fees", "tankhwah", "tabadla", "chutti"}
-    bad = [(e["id"], k) for _, e in entries for k in e["keywords"] if k.lower() in banned]
-    assert not bad, bad
+ADMIN_KEYWORDS = {"salary", "transfer", "leave", "fee", "fees", "tankhwah", "tabadla", "chutti"}
+
+
+def test_admin_hr_entries_route_to_a_person(entries):
+    """Salary / transfer / leave entries say what to prepare and who decides; the teacher's own case
+    goes to a person, so such an entry is tagged routed-to-person and tells how to reach one."""
+    for _, e in entries:
+        if not {k.lower() for k in e["keywords"]} & ADMIN_KEYWORDS:
+            continue
+        assert "routed-to-person" in e.get("tags", []), e["id"]
+        for lang in ("en", "ur"):
+            assert "EXPERT" in e["answer"][lang] and "EXPERT" in e["short"][lang], (e["id"], lang)
 
 
 # --- Roman Urdu and the review trail ----------------------------------------------------------------

@@ -45,6 +45,15 @@ def test_a_ticket_keeps_the_question_context_profile_and_taxonomy_guess(rt, twil
     assert f"Reply #{ticket_id} followed by your answer" in notice
 
 
+@pytest.mark.parametrize("level, band", [("high", "secondary"), ("higher-secondary", "higher-secondary"),
+                                         ("ece", "ece")])
+def test_the_ticket_band_comes_from_the_profile_level(rt, twilio_api, level, band):
+    add_expert(rt, MATHS_A, ["maths"])
+    ticket_id = open_ticket_for(rt, TEACHER, "Students cannot understand fractions at all",
+                                school_level=level, subjects="maths")
+    assert ticket_row(rt, ticket_id).grade_band == band
+
+
 def test_routing_balances_load_round_robin_and_respects_specialism(rt, twilio_api):
     a = add_expert(rt, MATHS_A, ["maths"])
     b = add_expert(rt, MATHS_B, ["maths"])

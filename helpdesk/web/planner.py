@@ -102,7 +102,7 @@ def _filename(page, ext: str) -> str:
 def dashboard():
     page, granularity, query, districts, error = _request_page()
     tax = load_taxonomy()
-    options = {"districts": districts, "levels": ("primary", "middle", "high"),
+    options = {"districts": districts, "levels": ("ece", "primary", "middle", "high", "higher-secondary"),
                "subjects": [(s.slug, s.en) for s in tax.subjects]}
     html = render_template("planner_dashboard.html", page=page, charts=service.chart_data(page),
                            options=options, granularity=granularity, query=query, period_error=error)
