@@ -11,10 +11,11 @@ from analytics.reports import Cell, Period, growth, suppress_complementary, supp
 
 # --- taxonomy --------------------------------------------------------------------------------------------
 
-def test_taxonomy_loads_the_twelve_areas_with_urdu_labels_and_lesson_tracks():
+def test_taxonomy_loads_the_fifteen_areas_with_urdu_labels_and_lesson_tracks():
     tax = taxonomy.load_taxonomy()
-    assert len(tax.areas) == 12
+    assert len(tax.areas) == 15
     assert tax.area("numeracy").lesson_track == "numeracy"
+    assert tax.area("safeguarding").lesson_track == "wellbeing"  # a new area borrows the nearest track
     assert all(a.ur and a.en for a in tax.areas)
     assert "maths" in tax.subject_slugs and "primary" in tax.band_slugs
     assert tax.label("area", "") == "Not coded"
