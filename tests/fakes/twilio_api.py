@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +71,7 @@ class FakeTwilio:
     def reset(self) -> None:
         with self._cond:
             self.messages: list[dict] = []
+            self.arrivals: list[float] = []  # time.monotonic() at each accepted create, in step with messages
             self.requests: list[dict] = []
             self.callbacks: list[dict] = []  # every status callback sent: url, params, status (None on error)
             self._failures: list[tuple[int, int, str]] = []
@@ -186,6 +188,7 @@ class FakeTwilio:
             status = "accepted" if form.get("MessagingServiceSid") else "queued"
             created = formatdate(usegmt=True)
             self.messages.append({**form, "sid": sid, "status": status, "date_created": created})
+            self.arrivals.append(time.monotonic())
             self._cond.notify_all()
             return 201, self._resource(self.messages[-1])
 
