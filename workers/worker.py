@@ -4,6 +4,7 @@ RQ's own loop survives a Redis outage only while it waits for a job; one that st
 heartbeat, a job's bookkeeping, maintenance) ends `work()` with "found an unhandled exception, quitting".
 So `work()` runs inside a loop of ours that waits for Redis with backoff and starts it again, in the same
 process: the preloaded matcher (20 s to build at 10,000 FAQs) survives, and no process manager is needed.
+RQ's own retries while idle log a line every 2 s from two threads; ours log once a minute.
 """
 from __future__ import annotations
 
@@ -57,9 +58,60 @@ class RedisOutage:
         return False
 
 
+def _worker_class():
+    """SimpleWorker that leaves its loop as soon as Redis stops answering, instead of retrying inside it."""
+    from redis.exceptions import ConnectionError, RedisError, TimeoutError
+    from rq import Queue, SimpleWorker
+    from rq.exceptions import StopRequested
+
+    class RedisGone(StopRequested):
+        """A StopRequested, so RQ's loop ends quietly (no traceback) and runs its teardown."""
+
+    class LeavingQueue(Queue):
+        @classmethod
+        def dequeue_any(cls, *args, **kwargs):
+            try:
+                return super().dequeue_any(*args, **kwargs)
+            except (ConnectionError, TimeoutError) as exc:
+                raise RedisGone(str(exc)) from exc
+
+    class HelpdeskWorker(SimpleWorker):
+        queue_class = LeavingQueue
+
+        def heartbeat(self, *args, **kwargs):
+            try:
+                return super().heartbeat(*args, **kwargs)
+            except (ConnectionError, TimeoutError) as exc:
+                raise RedisGone(str(exc)) from exc
+
+        def _pubsub_exception_handler(self, exc, pubsub, pubsub_thread):
+            if isinstance(exc, ConnectionError):
+                time.sleep(2.0)  # the loop's RedisOutage does the logging; this thread only waits
+                return
+            super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)
+
+        def teardown(self):
+            # RQ's teardown talks to Redis; with Redis gone each step is skipped, but the scheduler child and
+            # the pubsub thread must still stop, or every outage would leave one more of each behind.
+            if self.scheduler:
+                self.stop_scheduler()
+            try:
+                self.register_death()
+            except RedisError:
+                pass
+            if self.pubsub_thread:
+                self.pubsub_thread.stop()
+                self.pubsub_thread.join(timeout=1)
+                try:
+                    self.pubsub.close()
+                except (RedisError, OSError):
+                    pass
+
+    return HelpdeskWorker
+
+
 def run_worker(settings: Settings, *, with_scheduler: bool = True, burst: bool = False) -> None:
     from redis.exceptions import RedisError
-    from rq import SimpleWorker
 
     if not settings.uses_redis:
         raise SystemExit("REDIS_URL is not set: without Redis, jobs run inside the web process (helpdesk demo)")
@@ -76,7 +128,7 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True, burst: bool =
         # SimpleWorker runs jobs in this process: no fork per job (a fork would also share the database
         # connection pool between processes), and the preloaded matcher is reused by every job. The queue
         # order is the priority: replies first, bulk sends last (workers.queue.QUEUE_NAMES).
-        worker = SimpleWorker(list(QUEUE_NAMES), connection=rt.redis)
+        worker = _worker_class()(list(QUEUE_NAMES), connection=rt.redis)
         # RQ forks its scheduler process from here: close pooled database connections first, or the child
         # inherits their sockets and a SIGKILLed worker's transaction stays open (and locked) in PostgreSQL.
         rt.db.engine.dispose()
