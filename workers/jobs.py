@@ -204,10 +204,15 @@ def _status_callback_url(rt, outbound_id: int) -> str | None:
     return f"{base}/twilio/status?oid={outbound_id}" if base else None
 
 
-def sweep_unprocessed() -> int:
-    """Re-enqueue what a lost enqueue (Redis down) or a killed worker left behind. Returns how many."""
+def sweep_unprocessed(older_than_seconds: float | None = None) -> int:
+    """Re-enqueue what a lost enqueue (Redis down) or a killed worker left behind. Returns how many.
+
+    Rows younger than SWEEP_AFTER_SECONDS are normally left alone (their job is probably still queued); a
+    worker that just saw Redis come back passes 0, because a restarted Redis may have lost every job.
+    """
     rt = current()
-    older = utcnow() - timedelta(seconds=rt.settings.sweep_after_seconds)
+    age = rt.settings.sweep_after_seconds if older_than_seconds is None else older_than_seconds
+    older = utcnow() - timedelta(seconds=age)
     count = 0
     with rt.db.session_scope() as session:
         inbound_ids = session.scalars(

@@ -32,6 +32,7 @@ class RedisOutage:
         self.redis = redis_connection
         self.stop = stop
         self.clock = clock
+        self.happened = False  # whether the last wait_until_back had to wait
 
     def wait_until_back(self) -> bool:
         """Block until Redis answers a PING (True) or a stop is requested (False)."""
@@ -54,6 +55,7 @@ class RedisOutage:
                 continue
             if attempts:
                 log.warning("Redis is back after %.0f s; resuming work", self.clock() - started)
+            self.happened = attempts > 0
             return True
         return False
 
@@ -122,9 +124,12 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True, burst: bool =
     stop = threading.Event()
     outage = RedisOutage(rt.redis, stop)
     _on_stop_signals(stop.set)
+    interrupted = False  # the last work() ended because Redis went away
     while not stop.is_set():
         if not outage.wait_until_back():
             break
+        if interrupted or outage.happened:
+            _sweep_after_outage()
         # SimpleWorker runs jobs in this process: no fork per job (a fork would also share the database
         # connection pool between processes), and the preloaded matcher is reused by every job. The queue
         # order is the priority: replies first, bulk sends last (workers.queue.QUEUE_NAMES).
@@ -148,6 +153,21 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True, burst: bool =
             # RQ quit on an error of its own with Redis fine; start again after a pause rather than spin.
             log.warning("worker loop ended with Redis up; starting it again")
             stop.wait(RECONNECT_FIRST_WAIT)
+        interrupted = not _redis_answers(rt.redis)
+
+
+def _sweep_after_outage() -> None:
+    """Enqueue everything left unprocessed at once: a webhook that could not enqueue during the outage, or a
+    Redis restarted without persistence, lost those jobs, and the scheduler's sweeper would wait a minute or
+    more. A duplicate job is harmless: every job claims its row first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from workers.jobs import sweep_unprocessed
+
+    try:
+        log.info("after the Redis outage: re-enqueued %d jobs", sweep_unprocessed(older_than_seconds=0))
+    except SQLAlchemyError as exc:  # the database is away too: the scheduler's sweeper will do it later
+        log.warning("sweep after the Redis outage failed: %s", exc)
 
 
 def _redis_answers(redis_connection) -> bool:
