@@ -94,7 +94,9 @@ def tick(rt, lease: SchedulerLease, func_path: str) -> bool:
         return False
     if func_path in CLOCKED_JOBS:
         now = lease.clock()
-        rt.enqueue(func_path, now.isoformat(), job_id=f"{func_path}-{now:%Y%m%dT%H%M%S}", queue="low")
+        # RQ job ids allow letters, digits, "-" and "_" only: a dotted function name is refused (ValueError).
+        name = func_path.rpartition(".")[2].replace("_", "-")
+        rt.enqueue(func_path, now.isoformat(), job_id=f"{name}-{now:%Y%m%dT%H%M%S}", queue="low")
     else:
         rt.enqueue(func_path, queue="low")
     return True
