@@ -110,8 +110,9 @@ class Cluster:
 
     def restart_postgres(self) -> None:
         # -m fast: open transactions are rolled back and every connection is cut, as in a failover.
+        # -l: the new postmaster must not inherit pg_ctl's stdout, or waiting for pg_ctl would never end.
         self.postgres._run(find_binary("pg_ctl"), "restart", "-D", str(self.postgres.data), "-m", "fast",
-                           "-w", "-t", "60")
+                           "-w", "-t", "60", "-l", str(self.postgres.log))
 
     def leader(self) -> str | None:
         import psycopg
@@ -350,7 +351,7 @@ def main() -> None:
         time.sleep(3.0)  # workers load the knowledge base
         for phase in PHASES:
             rows.append(phase(cluster, teachers, outage, args.messages))
-            print(f"  {rows[-1]['phase']} done", file=sys.stderr, flush=True)
+            print(f"  done: {rows[-1]}", file=sys.stderr, flush=True)
         alive = cluster.alive()
     finally:
         cluster.stop()
