@@ -102,3 +102,25 @@ def test_in_process_a_reply_overtakes_a_broadcast_and_new_messages_are_processed
     _, lessons_after = reply_position(twilio_api, teacher.phone)
     assert lessons_after >= 40, lessons_after
     assert_rate_held(list(twilio_api.arrivals), rate)
+
+
+def test_each_message_is_stored_and_queued_in_its_lane(make_app, database_url, redis_url):
+    from rq import Queue
+    from sqlalchemy import select
+
+    from helpdesk.models import OutboundMessage
+
+    rt = make_app(database_url, redis_url=redis_url).extensions["helpdesk"]
+    with rt.db.session_scope() as session:
+        teacher = get_or_create_teacher(session, "+923001110001")
+        outbound.queue_message(session, teacher=teacher, body="Use a quiet countdown.", kind="answer")
+        outbound.queue_message(session, to_address="+923009990009", body="#12 Maths: new ticket", kind="expert")
+        outbound.queue_messages(session, [
+            outbound.MessageDraft(teacher=teacher, body="", kind="template", channel="whatsapp",
+                                  content_sid="HX" + "1" * 32, lane=outbound.BULK),  # stands in for a lesson
+            outbound.MessageDraft(teacher=teacher, body="Lesson: exit tickets.", kind="lesson")])
+    with rt.db.session_scope() as session:
+        lanes = [(row.kind, row.lane) for row in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
+    assert lanes == [("answer", "reply"), ("expert", "reply"), ("template", "bulk"), ("lesson", "bulk")]
+    assert Queue("replies", connection=rt.redis).count == 2
+    assert Queue("bulk", connection=rt.redis).count == 2
