@@ -92,7 +92,7 @@ class Cluster:
         self.procs[name] = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
     def _wait_for_web(self) -> None:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # importing the app takes a while on a busy 2-core machine
         while time.monotonic() < deadline:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
