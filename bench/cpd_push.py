@@ -13,13 +13,23 @@ Measures, per database:
   3. sending rate: a few hundred due teachers pushed on the in-process queue to the fake Twilio
      (tests/fakes/twilio_api.py) with SENDER_MESSAGES_PER_SECOND set; the rate actually seen is measured
      over a short window and must stay at the configured value.
+  4. reply latency during a push: the real push (scheduler job -> batch jobs -> send jobs) runs at the
+     configured rate while --questions new teachers each send a question, spread evenly through the first
+     --latency-window seconds; the time from each signed webhook to its reply reaching the fake Twilio is
+     measured (p50, p95; target p95 within 5 s). On PostgreSQL + Redis with two real `helpdesk worker`
+     processes and --latency-teachers subscribers (default 100,000: the push takes 83 minutes at 20/s, so
+     the questions cover its first minutes, including the fan-out); and on the embedded default (SQLite,
+     in-process jobs) with --embedded-teachers (default 2,000: 100 s at 20/s, so the window spans the
+     whole push). --skip-push runs step 4 only.
 The job queue in steps 1 and 2 records jobs instead of running them, so the timing is ours, not the sender's.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -100,6 +110,10 @@ def seed(rt, count: int, due_at, rng: random.Random) -> None:
     # A live database has planner statistics (autovacuum gathers them); a table bulk-loaded a second ago has
     # none, and PostgreSQL would then plan the per-batch lookups as scans of the whole table.
     with rt.db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them for later inserts
+            for table in ("teachers", "cpd_subscriptions"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))")
         conn.exec_driver_sql("ANALYZE")
 
 
@@ -173,14 +187,111 @@ def bench_rate(database_url: str, data_dir: Path, rate: float, teachers: int, wi
         fake.stop()
 
 
+QUESTION = "How can I get a noisy class's attention without shouting?"
+
+
+def bench_reply_latency(database_url: str, redis_url: str | None, data_dir: Path, teachers: int, rate: float,
+                        questions: int, window: float) -> dict:
+    """Push lessons to `teachers` subscribers and time `questions` new teachers' questions during the push."""
+    from fakes.twilio_api import FakeTwilio
+    from support.processes import WorkerProcess, service_env
+    from support.teachers import ACCOUNT_SID, AUTH_TOKEN, SMS_FROM, WHATSAPP_FROM, Phone
+
+    from helpdesk import create_app
+    from helpdesk.models import utcnow
+    from workers.scheduler import CPD_PUSH
+
+    fake = FakeTwilio(auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID).start()
+    workers = []
+    try:
+        app = create_app(dict(data_dir=data_dir, database_url=database_url, redis_url=redis_url,
+                              twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
+                              twilio_api_base_url=fake.base_url, twilio_sms_from=SMS_FROM,
+                              twilio_whatsapp_from=WHATSAPP_FROM, public_base_url="http://localhost",
+                              sender_messages_per_second=rate, pseudonym_key="bench",
+                              whatsapp_lesson_template_sid="HX" + "0" * 32))
+        rt = app.extensions["helpdesk"]
+        rt.db.create_all()
+        now = utcnow()
+        seed(rt, teachers, now, random.Random(11))
+        if redis_url:
+            env = service_env(database_url, redis_url, fake, SENDER_MESSAGES_PER_SECOND=rate, LOG_LEVEL="INFO",
+                              WHATSAPP_LESSON_TEMPLATE_SID="HX" + "0" * 32, PSEUDONYM_KEY="bench",
+                              KNOWLEDGE_BASE_DIR=str(ROOT / "knowledge_base" / "faqs"))
+            workers = [WorkerProcess(env, data_dir / f"latency-worker{n}.log").start() for n in range(2)]
+            deadline = time.monotonic() + 300
+            while (time.monotonic() < deadline and
+                   not all("worker ready with" in worker.log() and "Listening on" in worker.log() for worker in workers)):
+                time.sleep(0.5)  # both workers have loaded the shipped knowledge base and listen
+        else:
+            rt.knowledge.matcher()  # what `helpdesk demo` has done before its first teacher writes
+        client = app.test_client()
+        started = time.monotonic()
+        rt.enqueue(CPD_PUSH, now.isoformat(), job_id=f"bench-push-{now:%H%M%S}", queue="low")
+        asked: dict[str, float] = {}
+        for n in range(questions):
+            due = started + window * (n + 0.5) / questions
+            time.sleep(max(0.0, due - time.monotonic()))
+            phone = f"+92399{n:07d}"
+            asked[phone] = time.monotonic()
+            Phone(client, phone).send(QUESTION)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with fake._cond:
+                answered = {m["To"]: t for m, t in zip(fake.messages, fake.arrivals) if m["To"] in asked}
+            if len(answered) == len(asked):
+                break
+            time.sleep(0.2)
+        with fake._cond:
+            arrivals = list(fake.arrivals)
+            first_reply: dict[str, float] = {}
+            for m, t in zip(fake.messages, fake.arrivals):
+                if m["To"] in asked:
+                    first_reply.setdefault(m["To"], t)
+        elapsed = time.monotonic() - started
+        latencies = sorted(first_reply[p] - asked[p] for p in first_reply)
+        print(f"    (latencies s: {' '.join(f'{x:.1f}' for x in latencies)}; queues: {rt.jobs.depth()})",
+              file=sys.stderr)
+        in_window = [t for t in arrivals if started <= t <= started + window]
+        sending = (len(in_window) - 1) / (in_window[-1] - in_window[0]) if len(in_window) > 1 else 0.0
+        return dict(answered=len(latencies), questions=questions,
+                    p50=statistics.median(latencies) if latencies else float("nan"),
+                    p95=latencies[max(0, int(len(latencies) * 0.95 + 0.5) - 1)] if latencies else float("nan"),
+                    worst=latencies[-1] if latencies else float("nan"), sent=len(arrivals), elapsed=elapsed,
+                    observed_rate=sending)
+    finally:
+        for worker in workers:
+            worker.stop()
+        fake.stop()
+        if not redis_url:
+            rt.jobs.drain(timeout=0.1)
+        rt.db.dispose()
+
+
+def print_latency(name: str, teachers: int, rate: float, window: float, figures: dict) -> None:
+    verdict = "OK" if figures["p95"] <= 5.0 and figures["answered"] == figures["questions"] else "OVER 5 s"
+    print(f"{name}: reply latency during a push to {teachers:,} subscribers at {rate:.0f} msg/s, "
+          f"{figures['questions']} questions spread over the first {window:.0f} s")
+    print(f"  answered {figures['answered']}/{figures['questions']}: p50 {figures['p50']:.2f} s, "
+          f"p95 {figures['p95']:.2f} s, worst {figures['worst']:.2f} s  {verdict}")
+    print(f"  messages sent meanwhile: {figures['sent']:,} in {figures['elapsed']:.0f} s "
+          f"(sender rate observed {figures['observed_rate']:.1f}/s, configured {rate:.0f}/s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teachers", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=20.0, help="messages per second for the rate check")
     parser.add_argument("--rate-teachers", type=int, default=150)
     parser.add_argument("--window", type=float, default=5.0)
+    parser.add_argument("--latency-teachers", type=int, default=100_000)
+    parser.add_argument("--embedded-teachers", type=int, default=2_000)
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--latency-window", type=float, default=None,
+                        help="seconds the questions are spread over (default: the embedded push's length, "
+                             "embedded teachers / rate)")
+    parser.add_argument("--skip-push", action="store_true", help="only the reply-latency figures (step 4)")
     args = parser.parse_args()
-    import logging
     logging.disable(logging.INFO)
 
     targets = []
@@ -195,7 +306,7 @@ def main() -> None:
         targets.append(("SQLite", f"sqlite:///{tmp / 'push.sqlite3'}", f"sqlite:///{tmp / 'rate.sqlite3'}"))
         targets.append(("PostgreSQL", server.create_database("cpd_push"), server.create_database("cpd_rate")))
     try:
-        for name, url, rate_url in targets:
+        for name, url, rate_url in ([] if args.skip_push else targets):
             figures = bench_push(url, args.teachers, tmp)
             total = figures["select_enqueue"] + figures["fan_out"]
             print(f"{name}: {args.teachers:,} subscribed teachers (seeded in {figures['seeded']:.1f} s)")
@@ -208,6 +319,23 @@ def main() -> None:
             rate = bench_rate(rate_url, tmp, args.rate, args.rate_teachers, args.window)
             print(f"  sending rate         : {rate['observed']:.1f} msg/s observed over {rate['window']:.1f} s "
                   f"(configured {rate['configured']:.0f}/s; {rate['sent_in_window']} sent)")
+        window = args.latency_window or args.embedded_teachers / args.rate
+        # The embedded push goes on sending on its threads after its figures are in, to a fake Twilio that
+        # has stopped: those warnings are expected and would bury the table.
+        logging.disable(logging.WARNING)
+        if server is not None:
+            from support.servers import RedisServer
+
+            redis = RedisServer(tmp / "redis").start()
+            try:
+                figures = bench_reply_latency(server.create_database("cpd_latency"), redis.url, tmp,
+                                              args.latency_teachers, args.rate, args.questions, window)
+            finally:
+                redis.stop()
+            print_latency("PostgreSQL + Redis, 2 workers", args.latency_teachers, args.rate, window, figures)
+        figures = bench_reply_latency(f"sqlite:///{tmp / 'latency.sqlite3'}", None, tmp, args.embedded_teachers,
+                                      args.rate, args.questions, window)
+        print_latency("embedded default (SQLite, in-process)", args.embedded_teachers, args.rate, window, figures)
     finally:
         if server is not None:
             server.stop()

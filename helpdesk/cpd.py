@@ -584,7 +584,8 @@ def lesson_drafts(rt, teacher: Teacher, lesson: Lesson, now: datetime, drafts: l
             drafts.append(outbound.MessageDraft(body="", kind="template", teacher=teacher, channel="whatsapp",
                                                 content_sid=template_sid,
                                                 content_variables={"1": first_name,
-                                                                   "2": lesson.text("title", lang)}))
+                                                                   "2": lesson.text("title", lang)},
+                                                lane=outbound.BULK))
             via_template = True
     body = sms_text(lesson, lang) if channel == "sms" else whatsapp_text(lesson, lang)
     drafts.append(outbound.MessageDraft(body=body, kind="lesson", teacher=teacher))

@@ -76,14 +76,14 @@ def _make_engine(url: str, echo: bool) -> Engine:
 # --- jobs that run once the transaction that asked for them has committed -------------------------
 
 def enqueue_after_commit(session: Session, func_path: str, *args, job_id: str | None = None,
-                         delay: float = 0.0) -> None:
-    session.info.setdefault("after_commit_jobs", []).append((func_path, args, job_id, delay))
+                         delay: float = 0.0, queue: str = "default") -> None:
+    session.info.setdefault("after_commit_jobs", []).append((func_path, args, job_id, delay, queue))
 
 
-_dispatcher: Callable[[str, tuple, str | None, float], None] | None = None
+_dispatcher: Callable[[str, tuple, str | None, float, str], None] | None = None
 
 
-def set_job_dispatcher(dispatch: Callable[[str, tuple, str | None, float], None] | None) -> None:
+def set_job_dispatcher(dispatch: Callable[[str, tuple, str | None, float, str], None] | None) -> None:
     global _dispatcher
     _dispatcher = dispatch
 
@@ -93,8 +93,8 @@ def _run_after_commit_jobs(session: Session) -> None:
     jobs = session.info.pop("after_commit_jobs", [])
     if _dispatcher is None:
         return
-    for func_path, args, job_id, delay in jobs:
-        _dispatcher(func_path, args, job_id, delay)
+    for func_path, args, job_id, delay, queue in jobs:
+        _dispatcher(func_path, args, job_id, delay, queue)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -16,18 +16,40 @@ from helpdesk.models import OutboundMessage, Teacher, utcnow
 WHATSAPP_WINDOW = timedelta(hours=24)
 SEND_JOB = "workers.jobs.send_outbound"
 
+# Two lanes per sender. A reply (an answer, a clarifying question, an urgent acknowledgement, an expert's
+# answer, any notice to a teacher who just wrote) takes the sender's next rate slot; bulk traffic (lessons,
+# reminders, announcements) takes only slots that are free at the moment it asks. At 20 messages/s a
+# 100,000-teacher CPD push is 83 minutes of sending, and a question asked during it must not wait behind it.
+REPLY, BULK = "reply", "bulk"
+BULK_KINDS = frozenset({"lesson", "reminder", "announcement"})
+# The job queue of each lane; workers take "replies" before anything else and "bulk" after everything else.
+LANE_QUEUES = {REPLY: "replies", BULK: "bulk"}
+
 # Sent even to a teacher who has opted out: the confirmation of the STOP itself.
 ALLOWED_AFTER_OPT_OUT = {"optout-confirm"}
+
+
+def lane_for(kind: str) -> str:
+    return BULK if kind in BULK_KINDS else REPLY
+
+
+def enqueue_send(session: Session, outbound_id: int, lane: str, *args, job_id: str | None = None,
+                 delay: float = 0.0) -> None:
+    """Send `outbound_id` once the transaction commits, on its lane's job queue."""
+    enqueue_after_commit(session, SEND_JOB, outbound_id, *args, job_id=job_id, delay=delay,
+                         queue=LANE_QUEUES.get(lane, LANE_QUEUES[REPLY]))
 
 
 def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | None = None,
                   to_address: str | None = None, channel: str | None = None, in_reply_to_id: int | None = None,
                   content_sid: str | None = None, content_variables: dict | None = None,
-                  ) -> list[OutboundMessage]:
+                  lane: str | None = None) -> list[OutboundMessage]:
     """Store a message (split into parts that fit the channel) and send it after commit.
 
     Give either a teacher (answered on the channel they last used) or an explicit address (an expert).
+    The lane defaults from the kind (lane_for); a template that stands in for a lesson passes BULK.
     """
+    lane = lane or lane_for(kind)
     channel = channel or (teacher.channel if teacher else _channel_of(to_address))
     to_address = to_address or teacher.address(channel)
     suppressed = teacher is not None and teacher.opted_out_at is not None and kind not in ALLOWED_AFTER_OPT_OUT
@@ -37,7 +59,7 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
     for part in parts:
         row = OutboundMessage(
             teacher_id=teacher.id if teacher else None, to_address=to_address, channel=channel, body=part,
-            kind=kind, content_sid=content_sid, content_variables=content_variables,
+            kind=kind, lane=lane, content_sid=content_sid, content_variables=content_variables,
             status="suppressed" if suppressed else "pending",
             segments=sms_segments(part) if channel == "sms" else 1,
             follows_id=previous.id if previous else None, in_reply_to_id=in_reply_to_id,
@@ -48,7 +70,7 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
         previous = row
     if rows and not suppressed:
         # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
-        enqueue_after_commit(session, SEND_JOB, rows[0].id, job_id=f"out-{rows[0].id}")
+        enqueue_send(session, rows[0].id, lane, job_id=f"out-{rows[0].id}")
     return rows
 
 
@@ -63,6 +85,7 @@ class MessageDraft:
     in_reply_to_id: int | None = None
     content_sid: str | None = None
     content_variables: dict | None = None
+    lane: str | None = None  # None: lane_for(kind)
 
 
 _BULK_SENDS = "after_commit_bulk_sends"
@@ -87,7 +110,8 @@ def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[in
             split[key] = [(part, sms_segments(part) if channel == "sms" else 1) for part in parts]
         planned.append([dict(
             teacher_id=draft.teacher.id if draft.teacher else None, to_address=to_address, channel=channel,
-            body=part, kind=draft.kind, content_sid=draft.content_sid, content_variables=draft.content_variables,
+            body=part, kind=draft.kind, lane=draft.lane or lane_for(draft.kind), content_sid=draft.content_sid,
+            content_variables=draft.content_variables,
             status="suppressed" if suppressed else "pending", segments=segments,
             in_reply_to_id=draft.in_reply_to_id, attempts=0, created_at=now, updated_at=now,
         ) for part, segments in split[key]])
@@ -103,7 +127,8 @@ def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[in
             ids[index].append(row_id)
         level += 1
     session.flush()  # anything the caller added before (ORM objects) stays ahead of later reads, as before
-    first_parts = [row_ids[0] for row_ids, parts in zip(ids, planned) if parts and parts[0]["status"] == "pending"]
+    first_parts = [(row_ids[0], parts[0]["lane"]) for row_ids, parts in zip(ids, planned)
+                   if parts and parts[0]["status"] == "pending"]
     if first_parts:
         # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
         session.info.setdefault(_BULK_SENDS, []).extend(first_parts)
@@ -125,18 +150,21 @@ def _insert_returning_ids(session: Session, values: list[dict]) -> list[int]:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_bulk_sends(session: Session) -> None:
-    ids = session.info.pop(_BULK_SENDS, None)
-    if not ids:
+    sends = session.info.pop(_BULK_SENDS, None)
+    if not sends:
         return
     from helpdesk import runtime
 
     jobs = runtime.current().jobs
-    calls = [((outbound_id,), f"out-{outbound_id}") for outbound_id in ids]
-    if hasattr(jobs, "enqueue_many"):
-        jobs.enqueue_many(SEND_JOB, calls)
-    else:
-        for args, job_id in calls:
-            jobs.enqueue(SEND_JOB, *args, job_id=job_id)
+    for lane, queue in LANE_QUEUES.items():
+        calls = [((outbound_id,), f"out-{outbound_id}") for outbound_id, its_lane in sends if its_lane == lane]
+        if not calls:
+            continue
+        if hasattr(jobs, "enqueue_many"):
+            jobs.enqueue_many(SEND_JOB, calls, queue=queue)
+        else:
+            for args, job_id in calls:
+                jobs.enqueue(SEND_JOB, *args, job_id=job_id, queue=queue)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -162,9 +190,10 @@ def release_held(session: Session, teacher: Teacher) -> int:
     ).all()
     for row in held:
         row.status = "pending"
+        row.lane = REPLY  # a held lesson too: the teacher just wrote, and is waiting for it now
         row.to_address = teacher.address(row.channel)
         row.updated_at = utcnow()
-        enqueue_after_commit(session, SEND_JOB, row.id, job_id=f"out-{row.id}-release-{row.attempts}")
+        enqueue_send(session, row.id, row.lane, job_id=f"out-{row.id}-release-{row.attempts}")
     return len(held)
 
 

@@ -83,8 +83,8 @@ def install(runtime: Runtime) -> Runtime:
     global _current
     with _lock:
         _current = runtime
-        set_job_dispatcher(lambda func, args, job_id, delay: runtime.enqueue(func, *args, job_id=job_id,
-                                                                            delay=delay))
+        set_job_dispatcher(lambda func, args, job_id, delay, queue: runtime.enqueue(
+            func, *args, job_id=job_id, delay=delay, queue=queue))
     return runtime
 
 

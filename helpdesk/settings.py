@@ -86,6 +86,8 @@ class Settings:
 
     # Inbound.
     sweep_after_seconds: int = 60
+    # A crashed scheduler's standby takes over within this long; keep it above the longest tick gap (30 s).
+    scheduler_lease_seconds: int = 90
     flood_messages_per_minute: int = 20
 
     # Expert queue: minutes an assignee has to answer before the ticket is reassigned and the lead told.
@@ -179,6 +181,7 @@ class Settings:
             send_backoff_seconds=_number(env, "SEND_BACKOFF_SECONDS", 2.0),
             validity_period_seconds=_number(env, "VALIDITY_PERIOD_SECONDS", 4 * 3600, int),
             sweep_after_seconds=_number(env, "SWEEP_AFTER_SECONDS", 60, int),
+            scheduler_lease_seconds=_number(env, "SCHEDULER_LEASE_SECONDS", 90, int),
             flood_messages_per_minute=_number(env, "FLOOD_MESSAGES_PER_MINUTE", 20, int),
             ticket_target_minutes_urgent=_number(env, "TICKET_TARGET_MINUTES_URGENT", 30, int),
             ticket_target_minutes_normal=_number(env, "TICKET_TARGET_MINUTES_NORMAL", 240, int),

@@ -112,3 +112,29 @@ def _into(client):
         return client.post(path, data=params, headers=headers).status_code
 
     return transport
+
+
+def test_the_worker_rides_out_a_redis_outage_and_answers_once_redis_is_back(prod_app, redis_server, worker,
+                                                                            twilio_api):
+    client = prod_app.test_client()
+    proc = worker()
+    Phone(client, "+923001230001").send(QUESTION)
+    twilio_api.wait_for_messages(1, timeout=30)
+
+    redis_server.stop()
+    try:
+        # Long enough for RQ's heartbeat and maintenance to hit the dead connection (RQ 3 then quits with
+        # "found an unhandled exception"), and for several reconnection attempts with backoff.
+        time.sleep(15)
+        assert proc.proc.poll() is None, proc.log()[-2000:]
+    finally:
+        redis_server.start()  # same port, empty: what a restarted Redis without persistence looks like
+
+    Phone(client, "+923001230002").send(QUESTION)  # enqueued on the new Redis; the same worker answers it
+    sent = twilio_api.wait_for_messages(2, timeout=60)
+    assert sorted(m["To"] for m in sent) == ["+923001230001", "+923001230002"]
+    assert proc.proc.poll() is None
+    log = proc.log()
+    assert log.count("worker ready with") == 1  # the knowledge base was loaded once, not rebuilt
+    assert 1 <= log.count("Redis unreachable") <= 3, log[-3000:]  # logged once in a while, not per attempt
+    assert "Redis is back" in log

@@ -132,3 +132,14 @@ def test_scheduled_push_is_told_the_time_it_fired_for(make_app, database_url):
         assert delivery.sent_at == MONDAY_SLOT + timedelta(seconds=5)
         assert cpd.subscription_of(session, session.get(Teacher, delivery.teacher_id)).next_lesson_at == \
             MONDAY_SLOT + timedelta(weeks=1)
+
+
+def test_the_cpd_tick_is_a_job_rq_accepts(make_app, sqlite_url, redis_url):
+    from rq import Queue
+
+    from workers.scheduler import CPD_PUSH, SchedulerLease, tick
+
+    rt = make_app(sqlite_url, redis_url=redis_url).extensions["helpdesk"]
+    assert tick(rt, SchedulerLease(rt.db), CPD_PUSH)
+    jobs = Queue("low", connection=rt.redis).jobs
+    assert [(job.func_name, len(job.args)) for job in jobs] == [(CPD_PUSH, 1)]

@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 from helpdesk import outbound
 from helpdesk.channels.base import OutgoingMessage, SendError
 from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
-from helpdesk.db import enqueue_after_commit
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_address
 from helpdesk.runtime import current
@@ -23,6 +22,8 @@ from helpdesk.runtime import current
 log = logging.getLogger(__name__)
 
 # A send that waits longer than this for its rate-limit slot is re-enqueued instead of holding a worker.
+# A worker busy waiting delays the next reply by as much, so keep it near a slot or two of a slow sender
+# (1 message/s for a long code): re-enqueueing every bulk send instead would churn 100,000 jobs through Redis.
 MAX_INLINE_WAIT = 2.0
 STUCK_SENDING_AFTER = timedelta(minutes=10)
 # A send in doubt is looked up at Twilio after this long; if Twilio has no such message by then, the
@@ -64,17 +65,38 @@ def send_outbound(outbound_id: int, slot_reserved: bool = False) -> None:
         if _must_wait_for_window(row, teacher):
             _hold_for_window(session, rt, row, teacher)
             return
-        if not slot_reserved:
-            wait = rt.limiter.reserve(_sender_key(rt, row.to_address), rt.settings.sender_messages_per_second)
-            if wait > MAX_INLINE_WAIT:
-                row.status, row.not_before = "retrying", utcnow() + timedelta(seconds=wait)
-                enqueue_after_commit(session, "workers.jobs.send_outbound", outbound_id, True, delay=wait)
-                return
-            time.sleep(wait)
+        if not slot_reserved and not _take_rate_slot(session, rt, row):
+            return  # re-enqueued for when its slot comes
         if not outbound.claim_for_sending(session, outbound_id):
             return
     # The HTTP call happens outside any transaction: the 'sending' claim is committed first.
     _deliver(rt, outbound_id)
+
+
+def _take_rate_slot(session, rt, row: OutboundMessage) -> bool:
+    """Wait (briefly) for the sender's next rate slot; True to send now, False if re-enqueued for later.
+
+    A reply reserves the next slot, however far ahead. A bulk send takes a slot only when one is free at
+    that moment, so it never holds a slot a reply could have had: with a push queued, a reply waits for
+    at most the slot in use, not for the push (helpdesk.ratelimit.take_if_free).
+    """
+    key, rate = _sender_key(rt, row.to_address), rt.settings.sender_messages_per_second
+    if row.lane == outbound.BULK:
+        deadline = time.monotonic() + MAX_INLINE_WAIT
+        while (wait := rt.limiter.take_if_free(key, rate)) > 0:
+            if time.monotonic() + wait > deadline:  # replies hold the next slots: look again then
+                row.not_before, row.updated_at = utcnow() + timedelta(seconds=wait), utcnow()
+                outbound.enqueue_send(session, row.id, row.lane, delay=wait)
+                return False
+            time.sleep(wait)
+        return True
+    wait = rt.limiter.reserve(key, rate)
+    if wait > MAX_INLINE_WAIT:
+        row.status, row.not_before = "retrying", utcnow() + timedelta(seconds=wait)
+        outbound.enqueue_send(session, row.id, row.lane, True, delay=wait)
+        return False
+    time.sleep(wait)
+    return True
 
 
 def _deliver(rt, outbound_id: int) -> None:
@@ -83,7 +105,7 @@ def _deliver(rt, outbound_id: int) -> None:
         message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid,
                                   content_variables=row.content_variables,
                                   status_callback=_status_callback_url(rt, row.id))
-        attempts = row.attempts
+        attempts, lane = row.attempts, row.lane
     try:
         result = rt.transport.send(message)
     except SendError as error:
@@ -97,7 +119,7 @@ def _deliver(rt, outbound_id: int) -> None:
             row.status = "sent" if result.status == "sent" else "accepted"
         row.sent_at, row.updated_at = utcnow(), utcnow()
         for next_id in outbound.next_parts(session, outbound_id):
-            enqueue_after_commit(session, "workers.jobs.send_outbound", next_id, job_id=f"out-{next_id}")
+            outbound.enqueue_send(session, next_id, lane, job_id=f"out-{next_id}")
 
 
 def _record_failure(rt, outbound_id: int, attempts: int, error: SendError) -> None:
@@ -122,7 +144,7 @@ def _record_failure(rt, outbound_id: int, attempts: int, error: SendError) -> No
         else:
             delay = _backoff(rt.settings.send_backoff_seconds, attempts)
             row.status, row.not_before = "retrying", utcnow() + timedelta(seconds=delay)
-            enqueue_after_commit(session, "workers.jobs.send_outbound", outbound_id, delay=delay)
+            outbound.enqueue_send(session, outbound_id, row.lane, delay=delay)
         log.warning("send of outbound %s to %s failed (code %s, attempt %s): %s", outbound_id,
                     mask_address(row.to_address), error.code, attempts, error)
 
@@ -168,7 +190,7 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
         row.status = "pending"
         row.channel, row.to_address = "sms", teacher.phone
         session.flush()
-        enqueue_after_commit(session, "workers.jobs.send_outbound", row.id, job_id=f"out-{row.id}-sms")
+        outbound.enqueue_send(session, row.id, row.lane, job_id=f"out-{row.id}-sms")
 
 
 def _sender_key(rt, to_address: str) -> str:
@@ -182,10 +204,15 @@ def _status_callback_url(rt, outbound_id: int) -> str | None:
     return f"{base}/twilio/status?oid={outbound_id}" if base else None
 
 
-def sweep_unprocessed() -> int:
-    """Re-enqueue what a lost enqueue (Redis down) or a killed worker left behind. Returns how many."""
+def sweep_unprocessed(older_than_seconds: float | None = None) -> int:
+    """Re-enqueue what a lost enqueue (Redis down) or a killed worker left behind. Returns how many.
+
+    Rows younger than SWEEP_AFTER_SECONDS are normally left alone (their job is probably still queued); a
+    worker that just saw Redis come back passes 0, because a restarted Redis may have lost every job.
+    """
     rt = current()
-    older = utcnow() - timedelta(seconds=rt.settings.sweep_after_seconds)
+    age = rt.settings.sweep_after_seconds if older_than_seconds is None else older_than_seconds
+    older = utcnow() - timedelta(seconds=age)
     count = 0
     with rt.db.session_scope() as session:
         inbound_ids = session.scalars(
@@ -193,8 +220,8 @@ def sweep_unprocessed() -> int:
             .order_by(InboundMessage.id).limit(1000)
         ).all()
         # A retrying row is only overdue once its backoff (not_before) has passed too.
-        pending = session.scalars(
-            select(OutboundMessage.id).where(
+        pending = session.execute(
+            select(OutboundMessage.id, OutboundMessage.lane).where(
                 OutboundMessage.status.in_(("pending", "retrying")), OutboundMessage.updated_at < older,
                 (OutboundMessage.not_before.is_(None)) | (OutboundMessage.not_before < older))
             .order_by(OutboundMessage.id).limit(1000)
@@ -205,9 +232,9 @@ def sweep_unprocessed() -> int:
             .values(status="unknown", updated_at=utcnow())
         )
     for inbound_id in inbound_ids:
-        count += rt.enqueue("workers.jobs.process_inbound", inbound_id)
-    for outbound_id in pending:
-        count += rt.enqueue("workers.jobs.send_outbound", outbound_id)
+        count += rt.enqueue("workers.jobs.process_inbound", inbound_id, queue="high")
+    for outbound_id, lane in pending:
+        count += rt.enqueue(outbound.SEND_JOB, outbound_id, queue=outbound.LANE_QUEUES.get(lane, "replies"))
     if count:
         log.info("sweeper re-enqueued %d jobs", count)
     return count
@@ -235,7 +262,7 @@ def reconcile_unknown() -> int:
                 row.twilio_sid, row.status = found.sid, "accepted"
             else:
                 row.status = "retrying"
-                enqueue_after_commit(session, "workers.jobs.send_outbound", row.id)
+                outbound.enqueue_send(session, row.id, row.lane)
             row.updated_at = utcnow()
             settled += 1
     return settled

@@ -12,12 +12,16 @@ import itertools
 import logging
 import threading
 import time
+from collections import deque
 from datetime import timedelta
 from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAMES = ("high", "default", "low")
+# The order every worker takes jobs in. Replies to teachers first; then inbound processing ("high"); then
+# the rest; bulk sends (the CPD push's lessons) last, so a push never holds back a reply, the sweeper or
+# the push's own batch jobs. Bulk sends are paced by the sender's rate, not by this order.
+QUEUE_NAMES = ("replies", "high", "default", "low", "bulk")
 
 
 def resolve(func_path: str):
@@ -93,26 +97,40 @@ class RedisJobQueue:
 
 
 class InProcessJobQueue:
-    """Runs jobs on one background thread, in due-time order. For the embedded default and the demo."""
+    """Runs jobs on background threads, each queue in priority order, for the embedded default and the demo.
+
+    The same order as an RQ worker (QUEUE_NAMES). Sends get a thread of their own: a send may sleep for
+    its sender's rate slot (workers.jobs.MAX_INLINE_WAIT, 1 s a message on a long code), and a burst of
+    sends sleeping on the thread that processes inbound messages left new teachers unanswered for minutes.
+    """
+
+    THREADS = {"jobs": ("high", "default", "low"), "sends": ("replies", "bulk")}
 
     def __init__(self):
-        self._heap: list[tuple[float, int, str, tuple]] = []
-        self._counter = itertools.count()
         self._cond = threading.Condition()
-        self._busy = False
+        self._counter = itertools.count()
+        self._delayed: list[tuple[float, int, str, str, str | None, tuple]] = []  # a heap by due time
+        self._ready: dict[str, deque] = {name: deque() for name in QUEUE_NAMES}
+        self._busy: set[str] = set()
         self._pending_ids: set[str] = set()
-        self._thread = threading.Thread(target=self._run, name="inprocess-jobs", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, args=(name, queues), name=f"inprocess-{name}",
+                                          daemon=True) for name, queues in self.THREADS.items()]
+        for thread in self._threads:
+            thread.start()
 
     def enqueue(self, func_path: str, *args, job_id: str | None = None, delay: float = 0.0,
                 queue: str = "default") -> bool:
+        queue = queue if queue in self._ready else "default"
         with self._cond:
             if job_id and job_id in self._pending_ids:
                 return False
             if job_id:
                 self._pending_ids.add(job_id)
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._counter), func_path,
-                                        (job_id, args)))
+            if delay > 0:
+                heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._counter), queue, func_path,
+                                               job_id, args))
+            else:
+                self._ready[queue].append((func_path, job_id, args))
             self._cond.notify_all()
         return True
 
@@ -121,33 +139,56 @@ class InProcessJobQueue:
 
     def depth(self) -> dict[str, int]:
         with self._cond:
-            return {"default": len(self._heap)}
+            depth = {name: len(jobs) for name, jobs in self._ready.items()}
+            for _, _, queue, *_ in self._delayed:
+                depth[queue] += 1
+            return depth
 
     def drain(self, timeout: float = 30.0, include_delayed: bool = True) -> bool:
         """Wait until no job is queued or running (tests and `helpdesk chat` use it)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._busy or (self._heap and (include_delayed or self._heap[0][0] <= time.monotonic())):
+            while (self._busy or any(self._ready.values())
+                   or (self._delayed and (include_delayed or self._delayed[0][0] <= time.monotonic()))):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._cond.wait(min(remaining, 0.05))
         return True
 
-    def _run(self) -> None:
+    def _promote_due(self) -> None:
+        now = time.monotonic()
+        moved = False
+        while self._delayed and self._delayed[0][0] <= now:
+            _, _, queue, func_path, job_id, args = heapq.heappop(self._delayed)
+            self._ready[queue].append((func_path, job_id, args))
+            moved = True
+        if moved:
+            self._cond.notify_all()  # the job may be for the other thread
+
+    def _take(self, queues: tuple[str, ...]):
+        for name in queues:
+            if self._ready[name]:
+                return self._ready[name].popleft()
+        return None
+
+    def _run(self, thread: str, queues: tuple[str, ...]) -> None:
         while True:
             with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    wait = None if not self._heap else self._heap[0][0] - time.monotonic()
-                    self._cond.wait(wait)
-                _, _, func_path, (job_id, args) = heapq.heappop(self._heap)
+                while True:
+                    self._promote_due()
+                    job = self._take(queues)
+                    if job is not None:
+                        break
+                    self._cond.wait(self._delayed[0][0] - time.monotonic() if self._delayed else None)
+                func_path, job_id, args = job
                 self._pending_ids.discard(job_id)
-                self._busy = True
+                self._busy.add(thread)
             try:
                 resolve(func_path)(*args)
             except Exception:
                 log.exception("in-process job %s failed", func_path)
             finally:
                 with self._cond:
-                    self._busy = False
+                    self._busy.discard(thread)
                     self._cond.notify_all()

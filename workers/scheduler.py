@@ -29,20 +29,22 @@ from helpdesk.models import Lease, utcnow
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
-LEASE_SECONDS = 90  # a crashed leader is replaced within this long
+LEASE_SECONDS = 90  # a crashed leader is replaced within this long (settings.scheduler_lease_seconds)
 JOBSTORE_TABLE = "apscheduler_jobs"
 
 
 class SchedulerLease:
-    def __init__(self, db, holder: str | None = None, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, db, holder: str | None = None, clock: Callable[[], datetime] = utcnow,
+                 seconds: int = LEASE_SECONDS):
         self.db = db
+        self.seconds = seconds
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.clock = clock
 
     def acquire(self) -> bool:
-        """Take or renew the lease; True if this process leads for the next LEASE_SECONDS."""
+        """Take or renew the lease; True if this process leads for the next `seconds`."""
         now = self.clock()
-        expires = now + timedelta(seconds=LEASE_SECONDS)
+        expires = now + timedelta(seconds=self.seconds)
         with self.db.session_scope() as session:
             taken = session.execute(
                 update(Lease).where(Lease.name == LEASE_NAME,
@@ -92,7 +94,9 @@ def tick(rt, lease: SchedulerLease, func_path: str) -> bool:
         return False
     if func_path in CLOCKED_JOBS:
         now = lease.clock()
-        rt.enqueue(func_path, now.isoformat(), job_id=f"{func_path}-{now:%Y%m%dT%H%M%S}", queue="low")
+        # RQ job ids allow letters, digits, "-" and "_" only: a dotted function name is refused (ValueError).
+        name = func_path.rpartition(".")[2].replace("_", "-")
+        rt.enqueue(func_path, now.isoformat(), job_id=f"{name}-{now:%Y%m%dT%H%M%S}", queue="low")
     else:
         rt.enqueue(func_path, queue="low")
     return True
@@ -146,7 +150,7 @@ def build_scheduler(rt, scheduler_class, lease: SchedulerLease | None = None, *,
     from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-    lease = lease or SchedulerLease(rt.db, clock=clock or utcnow)
+    lease = lease or SchedulerLease(rt.db, clock=clock or utcnow, seconds=rt.settings.scheduler_lease_seconds)
     jobstore = (SQLAlchemyJobStore(engine=rt.db.engine, tablename=JOBSTORE_TABLE) if persistent
                 else MemoryJobStore())
     executor = ThreadPoolExecutor(4, pool_kwargs={"initializer": _bind_thread, "initargs": (rt, lease)})

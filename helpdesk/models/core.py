@@ -88,6 +88,9 @@ class OutboundMessage(Base):
     channel: Mapped[str] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(20))  # answer | notice | relay | lesson | template | ...
+    # "reply" (to a teacher's message, an expert's answer) goes ahead of "bulk" (lessons, reminders) on the
+    # same sender; see helpdesk.outbound.lane_for. Stored, because a swept or retried send keeps its lane.
+    lane: Mapped[str] = mapped_column(String(8), default="reply", server_default="reply")
     content_sid: Mapped[str | None] = mapped_column(String(64))
     content_variables: Mapped[dict | None] = mapped_column(JSON)
     # pending -> sending -> accepted -> sent -> delivered -> read; or retrying, held, suppressed,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,9 +71,11 @@ class FakeTwilio:
     def reset(self) -> None:
         with self._cond:
             self.messages: list[dict] = []
+            self.arrivals: list[float] = []  # time.monotonic() at each accepted create, in step with messages
             self.requests: list[dict] = []
             self.callbacks: list[dict] = []  # every status callback sent: url, params, status (None on error)
             self._failures: list[tuple[int, int, str]] = []
+            self._failing_until: tuple[float, tuple[int, int, str]] | None = None
             self._hangs: list[float] = []
             self._opted_out: set[str] = set()
             self._closed_windows: set[str] = set()
@@ -85,6 +88,11 @@ class FakeTwilio:
     def fail_next(self, http_status=429, code=20429, message="Too Many Requests", times=1) -> None:
         with self._cond:
             self._failures += [(http_status, code, message)] * times
+
+    def fail_for(self, seconds: float, http_status=500, code=20500, message="Internal Server Error") -> None:
+        """Every create fails like this for the next `seconds` (a Twilio outage), then succeeds again."""
+        with self._cond:
+            self._failing_until = (time.monotonic() + seconds, (http_status, code, message))
 
     def opt_out(self, address: str) -> None:
         """Creates whose `To` equals `address` (e.g. "whatsapp:+92300..." or "+92300...") fail with 21610."""
@@ -167,6 +175,8 @@ class FakeTwilio:
         with self._cond:
             if self._failures:
                 return self._error(*self._failures.pop(0))
+            if self._failing_until and time.monotonic() < self._failing_until[0]:
+                return self._error(*self._failing_until[1])
             to = form.get("To", "")
             if not to:
                 return self._error(400, 21604, "A 'To' phone number is required.")
@@ -186,6 +196,7 @@ class FakeTwilio:
             status = "accepted" if form.get("MessagingServiceSid") else "queued"
             created = formatdate(usegmt=True)
             self.messages.append({**form, "sid": sid, "status": status, "date_created": created})
+            self.arrivals.append(time.monotonic())
             self._cond.notify_all()
             return 201, self._resource(self.messages[-1])
 
