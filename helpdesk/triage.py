@@ -34,6 +34,10 @@ from knowledge_base.normalize import clean, fold
 RULES_PATH = Path(__file__).parent / "content" / "triage.yaml"
 CATEGORIES = ("child_abuse", "self_harm", "violence_threat", "harassment", "emergency")
 THRESHOLD = 0.5
+BOOSTER_REACH = 15   # tokens either side of the act; a long message's "today" elsewhere says nothing of it
+# A one-word prefix folding to fewer letters reaches too much: "chhoo*" (touch) folds to "chu*", which also
+# reaches "chuti" (a holiday). After other words ("aag lag*") a short prefix is safe.
+MIN_PREFIX = 4
 # Sentences end at these; a damper only speaks for the sentence it is in ("lesson plan chahiye. ek bachi
 # ne bataya..." is a disclosure after a lesson question).
 _SENTENCE_END = re.compile(r"[.!?؟۔\n]+|\s[-–]\s")
@@ -111,7 +115,12 @@ def _pattern(phrase: str, spelling: dict[str, str]) -> Pattern:
             continue
         for n, word in enumerate(found):
             # A prefix is folded as a word would be, so "bachch*" still reaches "bachon".
-            words.append(_token(word, spelling) + ("*" if star and n == len(found) - 1 else ""))
+            token = _token(word, spelling)
+            if star and n == len(found) - 1:
+                if len(found) == len(str(phrase).split()) == 1 and token.isascii() and len(token) < MIN_PREFIX:
+                    raise ValueError(f"triage.yaml: prefix {raw!r} folds to {token!r}, too short to be safe")
+                token += "*"
+            words.append(token)
     if not words:
         raise ValueError(f"triage.yaml: empty phrase {phrase!r}")
     return Pattern(tuple(words))
@@ -126,6 +135,7 @@ class Rule:
     need: tuple[str, ...]    # concepts; need[0] is the anchor
     weight: float
     window: int              # every other concept within this many tokens of the anchor
+    over: frozenset[str] = frozenset()   # categories this rule overrides when both flag the message
 
 
 class PatternIndex:
@@ -183,20 +193,31 @@ class Rules:
         tokens = self._blank_idioms(tokens)
         found = self.words.find(tokens)
         self._drop_negated(found)
-        boost = min(self.booster_cap, sum(w for name, w in self.boosters.items() if f"+{name}" in found))
-        best: Triage = NOT_URGENT
+        scored: list[tuple[float, Rule]] = []
         for rule in self.rules:
             anchor = self._anchor(rule, found)
             if anchor is None:
                 continue
-            sentence = sentences[anchor]
+            # A booster speaks for the act it is near ("told me ... beats her every day"); a damper only for
+            # the act's own sentence ("is it legal to hit students?" next to "a father told me...").
+            boost = min(self.booster_cap, sum(w for name, w in self.boosters.items()
+                                              if any(abs(s - anchor) <= BOOSTER_REACH
+                                                     for s, _ in found.get(f"+{name}", ()))))
             damp = min(self.damper_cap, sum(w for name, w in self.dampers.items()
-                                            if any(sentences[s] == sentence for s, _ in found.get(f"-{name}", ()))))
-            score = round(rule.weight + boost - damp, 3)
-            if score > best.score:
-                urgent = score >= THRESHOLD
-                best = Triage(urgent, rule.category if urgent else None, score, rule.name)
-        return best
+                                            if any(sentences[s] == sentences[anchor]
+                                                   for s, _ in found.get(f"-{name}", ()))))
+            scored.append((round(rule.weight + boost - damp, 3), rule))
+        if not scored:
+            return NOT_URGENT
+        score, rule = max(scored, key=lambda item: item[0])
+        if score < THRESHOLD:
+            return Triage(False, None, score, rule.name)
+        # Where two categories fit, the definitions say which wins: sexual contact with a child is child
+        # abuse, not harassment; a teacher slapped is violence even when a student's father did it.
+        overriding = [(s, r) for s, r in scored if s >= THRESHOLD and rule.category in r.over]
+        if overriding:
+            _, rule = max(overriding, key=lambda item: item[0])
+        return Triage(True, rule.category, score, rule.name)
 
     def _blank_idioms(self, tokens: list[str]) -> list[str]:
         tokens = list(tokens)
@@ -247,7 +268,7 @@ def load_rules(path: Path | str = RULES_PATH) -> Rules:
         if unknown or entry["category"] not in CATEGORIES:
             raise ValueError(f"triage.yaml: rule {entry.get('name')!r} names {unknown or entry['category']}")
         rules.append(Rule(entry.get("name") or "+".join(need), entry["category"], need, float(entry["weight"]),
-                          int(entry.get("window", data.get("window", 12)))))
+                          int(entry.get("window", data.get("window", 12))), frozenset(entry.get("over", ()))))
     max_gap = int(data.get("max_gap", 2))
     return Rules(
         spelling=spelling,
