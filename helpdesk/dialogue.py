@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from helpdesk import conversation, outbound
+from helpdesk import content, conversation, outbound
 from helpdesk.conversation import (
     AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
     RateQuestion, RecordQuestion, SaveProfile, SetLanguage, UpdateQuestion,
@@ -121,7 +121,9 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
         flooded=flooded,
         flood_notice_due=notice_due,
         recent_question=None if quiet else _recent_question(session, teacher, message),
-        helplines=tuple(rt.settings.helplines),
+        province=content.province_of(teacher.district),
+        callback_offered=bool(rt.settings.oncall_phone),
+        helplines_file=str(rt.settings.helplines_file) if rt.settings.helplines_file else None,
     )
 
 
@@ -225,7 +227,7 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
         question = effect.question + _media_note(session, teacher)
         tickets.open_ticket(session, rt, teacher=teacher, inbound=message, question=question, match=effect.match,
                             urgent=effect.urgent, reason=effect.reason,
-                            interaction_id=effect.interaction_id or interaction_id)
+                            interaction_id=effect.interaction_id or interaction_id, triage=effect.triage)
     elif isinstance(effect, AddFollowup):
         ticket = tickets.active_ticket(session, teacher)
         if ticket is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk import content
+from helpdesk.triage import triage
 from helpdesk.conversation import (
     AddFollowup, Cpd, Defer, DeleteData, OpenTicket, OptIn, OptOut, Profile, RateExpertAnswer, RateQuestion,
     RecordQuestion, SaveProfile, SetLanguage, Turn, UpdateQuestion, decide, faq_question,
@@ -16,7 +17,6 @@ from knowledge_base.loader import load_directory
 from knowledge_base.matcher import Candidate, Matcher, MatchResult
 
 KB = KnowledgeView(Matcher(load_directory(Path(__file__).parent / "fixtures" / "kb")))
-HELPLINES = ("Child Protection 1121", "Rescue 1122")
 
 
 class ClarifyingKB:
@@ -34,7 +34,7 @@ class ClarifyingKB:
 
 
 def turn(text="", **kw) -> Turn:
-    kw.setdefault("helplines", HELPLINES)
+    kw.setdefault("province", "punjab")
     return Turn(text=text, **kw)
 
 
@@ -226,19 +226,20 @@ def test_expert_uses_the_question_in_hand_or_asks_for_one():
 
 # --------------------------------------------------------------------------- safeguarding, media, flood, delete
 
-@pytest.mark.parametrize("text, category", [
-    ("I want to kill myself", "self_harm"),
-    ("a student told me her uncle touches her", "abuse_harassment"),
-    ("Bachi ke saath ziyadti ho rahi hai", "abuse_harassment"),
-    ("ek bacha behosh ho gaya hai", "emergency"),
-    ("کسی نے استاد کو دھمکی دی ہے", "violence"),
-    ("لڑکی کی کم عمری کی شادی ہو رہی ہے", "child_at_risk"),
+@pytest.mark.parametrize("text, category, helpline", [
+    ("I want to kill myself", "self_harm", "0311-7786264"),
+    ("a student told me her uncle touches her", "child_abuse", "1121"),
+    ("Bachi ke saath ziyadti ho rahi hai", "child_abuse", "1121"),
+    ("ek bacha behosh ho gaya hai", "emergency", "1122"),
+    ("کسی نے استاد کو جان سے مارنے کی دھمکی دی ہے", "violence_threat", "15"),
+    ("لڑکی کی کم عمری کی شادی ہو رہی ہے", "child_abuse", "1121"),
 ])
-def test_urgent_messages_skip_the_faq_and_get_helplines(text, category):
+def test_urgent_messages_skip_the_faq_and_get_helplines(text, category, helpline):
     d = decide(turn(text, state="onboarding", state_data={"step": "name"}), KB)
     ticket = d.effect(OpenTicket)
-    assert ticket.urgent and ticket.reason == f"urgent:{category}"
-    assert d.effect(RecordQuestion).route == "urgent" and "1121" in d.replies[-1].text
+    assert ticket.urgent and ticket.reason == f"urgent:{category}" and ticket.triage.category == category
+    assert d.effect(RecordQuestion).route == "urgent" and helpline in d.replies[-1].text
+    assert d.keys() == ["urgent_ack", "urgent_helplines"] and d.state.name is None
 
 
 @pytest.mark.parametrize("question", ["How do I quieten a noisy class?", "Students fight in class",
@@ -299,8 +300,7 @@ def test_the_district_list_is_substantial_and_no_shipped_faq_question_is_urgent_
     assert content.district_count() >= 130
     from helpdesk.knowledge import shipped_faq_dir
 
-    rules = content.urgency_rules()
-    hits = {entry.id for entry in load_directory(shipped_faq_dir()) for q in entry.questions if rules.category(q)}
+    hits = {entry.id for entry in load_directory(shipped_faq_dir()) for q in entry.questions if triage(q).urgent}
     assert hits <= {"signs-of-abuse-child-protection"}  # suspected abuse is urgent by design
 
 
