@@ -1,0 +1,69 @@
+"""Safeguarding triage figures: recall and false alarms on the labelled sets, and the time per message.
+
+    python bench/triage.py [--dev ../shared/eval/safeguarding-dev/messages.jsonl] [--own bench/triage_heldout.jsonl]
+
+The dev set (read from ../shared when it is there; the project never ships it) is the one the rules were
+tuned against, so its figures are in-sample. bench/triage_heldout.jsonl was written for this project before
+any rule was measured and was never tuned against: its figures are the honest ones. Latency is the lexical
+path (helpdesk.triage.triage) over every message of both sets, repeated, after the rules are loaded,
+in CPU time (what the triage costs) and wall time (which on a loaded machine also counts its waits).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpdesk.triage import shipped_rules, triage  # noqa: E402
+from helpdesk.triage_eval import evaluate, load_rows, report  # noqa: E402
+
+DEFAULT_DEV = ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
+DEFAULT_OWN = ROOT / "bench" / "triage_heldout.jsonl"
+
+
+def latency_ms(texts: list[str], rounds: int, clock) -> tuple[float, float, float]:
+    times = []
+    for _ in range(rounds):
+        for text in texts:
+            start = clock()
+            triage(text)
+            times.append((clock() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))], times[-1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dev", default=str(DEFAULT_DEV), help="safeguarding-dev messages.jsonl (skipped if absent)")
+    ap.add_argument("--own", default=str(DEFAULT_OWN), help="our own held-out set")
+    ap.add_argument("--rounds", type=int, default=20)
+    args = ap.parse_args()
+
+    started = time.perf_counter()
+    shipped_rules()
+    print(f"rules loaded in {(time.perf_counter() - started) * 1000:.0f} ms")
+    texts: list[str] = []
+    for title, path in (("safeguarding-dev (tuned against: in-sample)", args.dev),
+                        ("own held-out set (never tuned against)", args.own)):
+        if not Path(path).exists():
+            print(f"\n{title}: {path} not found, skipped")
+            continue
+        rows = load_rows(path)
+        texts += [row["text"] for row in rows]
+        print()
+        print(report(evaluate(rows, [triage(row["text"]) for row in rows]), f"{title}: {path}"))
+    if texts:
+        # CPU time is what the triage costs; wall time also counts the waits of a shared, loaded machine.
+        print(f"\nlatency per message over {len(texts) * args.rounds} calls (target: p95 <= 5 ms):")
+        for name, clock in (("cpu", time.thread_time), ("wall", time.perf_counter)):
+            median, p95, worst = latency_ms(texts, args.rounds, clock)
+            print(f"  {name:4}  median {median:.3f} ms, p95 {p95:.3f} ms, max {worst:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
