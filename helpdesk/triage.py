@@ -124,8 +124,13 @@ def _pattern(phrase: str, spelling: dict[str, str]) -> Pattern:
             # A prefix is folded as a word would be, so "bachch*" still reaches "bachon".
             token = _token(word, spelling)
             if star and n == len(found) - 1:
-                if len(found) == len(str(phrase).split()) == 1 and token.isascii() and len(token) < MIN_PREFIX:
+                alone = len(found) == len(str(phrase).split()) == 1
+                if alone and token.isascii() and len(token) < MIN_PREFIX:
                     raise ValueError(f"triage.yaml: prefix {raw!r} folds to {token!r}, too short to be safe")
+                if not alone and token.isascii():
+                    # Folding is not prefix-stable: "daba*" must reach "dabaya", which folds to "dabea"
+                    # ("ay" -> "e"). After other words, a prefix without its final vowels is safe.
+                    token = re.sub("(?<=...)[aeiouy]+$", "", token)
                 token += "*"
             words.append(token)
     if not words:
