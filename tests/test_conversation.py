@@ -307,3 +307,25 @@ def test_the_district_list_is_substantial_and_no_shipped_faq_question_is_urgent_
 def test_a_roman_urdu_reader_sees_the_roman_urdu_phrasing_when_there_is_one():
     entry = KB.entry("fractions-intro")
     assert faq_question(entry, "roman-ur") == "Kasr kaise samjhaun bachon ko"
+
+
+def test_a_flag_is_never_deferred_and_reaches_a_human_even_after_stop():
+    flooded = decide(turn("a student told me her uncle beats her every day", flooded=True), KB)
+    assert not flooded.effect(Defer) and flooded.effect(OpenTicket).urgent
+    opted_out = decide(turn("میں جینا نہیں چاہتی", opted_out=True), KB)
+    assert opted_out.effect(OpenTicket).urgent and opted_out.replies == []
+    assert opted_out.handled_as == "urgent-opted-out:self_harm"
+
+
+def test_the_acknowledgement_promises_a_call_only_when_an_on_call_phone_is_set():
+    text = "principal ne mujhe thappad maara"
+    assert decide(turn(text, callback_offered=True), KB).keys() == ["urgent_ack_callback", "urgent_helplines"]
+    plain = decide(turn(text, language="roman-ur"), KB)
+    assert plain.keys() == ["urgent_ack", "urgent_helplines"] and "call karenge" not in plain.replies[0].text
+    first = decide(turn(text, first_contact=True), KB)
+    assert first.keys() == ["urgent_ack", "urgent_helplines", "privacy"]   # the ack first, then the notice
+
+
+def test_without_a_known_province_only_the_national_lines_are_given():
+    d = decide(turn("a student told me her uncle beats her every day", province=None), KB)
+    assert "1121" not in d.replies[-1].text and "15" in d.replies[-1].text
