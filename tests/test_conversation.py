@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk import content
+from helpdesk.triage import triage
 from helpdesk.conversation import (
     AddFollowup, Cpd, Defer, DeleteData, OpenTicket, OptIn, OptOut, Profile, RateExpertAnswer, RateQuestion,
     RecordQuestion, SaveProfile, SetLanguage, Turn, UpdateQuestion, decide, faq_question,
@@ -16,7 +17,6 @@ from knowledge_base.loader import load_directory
 from knowledge_base.matcher import Candidate, Matcher, MatchResult
 
 KB = KnowledgeView(Matcher(load_directory(Path(__file__).parent / "fixtures" / "kb")))
-HELPLINES = ("Child Protection 1121", "Rescue 1122")
 
 
 class ClarifyingKB:
@@ -37,7 +37,7 @@ class ClarifyingKB:
 
 
 def turn(text="", **kw) -> Turn:
-    kw.setdefault("helplines", HELPLINES)
+    kw.setdefault("province", "punjab")
     return Turn(text=text, **kw)
 
 
@@ -291,19 +291,20 @@ def test_expert_uses_the_question_in_hand_or_asks_for_one():
 
 # --------------------------------------------------------------------------- safeguarding, media, flood, delete
 
-@pytest.mark.parametrize("text, category", [
-    ("I want to kill myself", "self_harm"),
-    ("a student told me her uncle touches her", "abuse_harassment"),
-    ("Bachi ke saath ziyadti ho rahi hai", "abuse_harassment"),
-    ("ek bacha behosh ho gaya hai", "emergency"),
-    ("کسی نے استاد کو دھمکی دی ہے", "violence"),
-    ("لڑکی کی کم عمری کی شادی ہو رہی ہے", "child_at_risk"),
+@pytest.mark.parametrize("text, category, helpline", [
+    ("I want to kill myself", "self_harm", "0311-7786264"),
+    ("a student told me her uncle touches her", "child_abuse", "1121"),
+    ("Bachi ke saath ziyadti ho rahi hai", "child_abuse", "1121"),
+    ("ek bacha behosh ho gaya hai", "emergency", "1122"),
+    ("کسی نے استاد کو جان سے مارنے کی دھمکی دی ہے", "violence_threat", "15"),
+    ("لڑکی کی کم عمری کی شادی ہو رہی ہے", "child_abuse", "1121"),
 ])
-def test_urgent_messages_skip_the_faq_and_get_helplines(text, category):
+def test_urgent_messages_skip_the_faq_and_get_helplines(text, category, helpline):
     d = decide(turn(text, state="onboarding", state_data={"step": "name"}), KB)
     ticket = d.effect(OpenTicket)
-    assert ticket.urgent and ticket.reason == f"urgent:{category}"
-    assert d.effect(RecordQuestion).route == "urgent" and "1121" in d.replies[-1].text
+    assert ticket.urgent and ticket.reason == f"urgent:{category}" and ticket.triage.category == category
+    assert d.effect(RecordQuestion).route == "urgent" and helpline in d.replies[-1].text
+    assert d.keys() == ["urgent_ack", "urgent_helplines"] and d.state.name is None
 
 
 @pytest.mark.parametrize("question", ["How do I quieten a noisy class?", "Students fight in class",
@@ -387,14 +388,37 @@ def test_the_district_list_is_substantial_and_no_shipped_faq_question_is_urgent_
     assert content.district_count() >= 130
     from helpdesk.knowledge import shipped_faq_dir
 
-    rules = content.urgency_rules()
-    hits = {entry.id for entry in load_directory(shipped_faq_dir()) for q in entry.questions if rules.category(q)}
-    # Suspected abuse is urgent by design, and so is harassment asked in Urdu script (the rule ہراس*):
-    # the teacher asking about the law or a complaint may be living it, and a person answers at once.
-    assert hits <= {"signs-of-abuse-child-protection", "workplace-harassment-law-women-teachers",
-                    "harassment-complaint-steps-and-evidence", "harassment-appeal-to-ombudsperson"}
+    hits = {entry.id for entry in load_directory(shipped_faq_dir()) for q in entry.questions if triage(q).urgent}
+    # These FAQs are written for a teacher living the case they describe (a child hurt, a student or colleague
+    # who does not want to live, a colleague who beats children, a child who cannot breathe): a person answers
+    # such a message at once by design, and the FAQ is what the expert sends after.
+    assert hits <= {"signs-of-abuse-child-protection", "student-talks-about-not-wanting-to-live",
+                    "student-panic-or-severe-distress-in-class", "supporting-a-colleague-who-is-struggling",
+                    "colleague-who-hits-students"}
 
 
 def test_a_roman_urdu_reader_sees_the_roman_urdu_phrasing_when_there_is_one():
     entry = KB.entry("fractions-intro")
     assert faq_question(entry, "roman-ur") == "Kasr kaise samjhaun bachon ko"
+
+
+def test_a_flag_is_never_deferred_and_reaches_a_human_even_after_stop():
+    flooded = decide(turn("a student told me her uncle beats her every day", flooded=True), KB)
+    assert not flooded.effect(Defer) and flooded.effect(OpenTicket).urgent
+    opted_out = decide(turn("میں جینا نہیں چاہتی", opted_out=True), KB)
+    assert opted_out.effect(OpenTicket).urgent and opted_out.replies == []
+    assert opted_out.handled_as == "urgent-opted-out:self_harm"
+
+
+def test_the_acknowledgement_promises_a_call_only_when_an_on_call_phone_is_set():
+    text = "principal ne mujhe thappad maara"
+    assert decide(turn(text, callback_offered=True), KB).keys() == ["urgent_ack_callback", "urgent_helplines"]
+    plain = decide(turn(text, language="roman-ur"), KB)
+    assert plain.keys() == ["urgent_ack", "urgent_helplines"] and "call karenge" not in plain.replies[0].text
+    first = decide(turn(text, first_contact=True), KB)
+    assert first.keys() == ["urgent_ack", "urgent_helplines", "privacy"]   # the ack first, then the notice
+
+
+def test_without_a_known_province_only_the_national_lines_are_given():
+    d = decide(turn("a student told me her uncle beats her every day", province=None), KB)
+    assert "1121" not in d.replies[-1].text and "15" in d.replies[-1].text

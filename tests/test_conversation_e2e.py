@@ -316,7 +316,7 @@ def test_an_unmatched_question_escalates_and_is_counted(whatsapp, rt):
 def test_safeguarding_messages_open_an_urgent_ticket_and_give_the_helplines(client, rt, twilio_api, message, language):
     chat = Chat(client, rt, twilio_api, "+923009990000", whatsapp=True)
     reply = chat.text(message)
-    assert "1121" in reply and "1122" in reply
+    assert "1122" in reply  # no district known: the national lines (the province's own come with the profile)
     [ticket] = tickets(rt)
     assert ticket.priority == "urgent" and ticket.reason.startswith("urgent:")
     assert "Reply 1 if this helped" not in reply and "1 لکھیں" not in reply  # the FAQ was skipped

@@ -73,3 +73,20 @@ def test_a_night_shift_past_midnight_belongs_to_the_day_it_started():
 
 def test_inactive_experts_get_nothing():
     assert choose_expert([slot(1, active=False)], TicketNeeds(subject="maths"), MONDAY_11_PKT) is None
+
+
+def test_an_urgent_ticket_goes_to_a_lead_on_duty_whatever_the_subject_band_or_load():
+    experts = [slot(1, load=0), slot(2, subjects=("english",), load=9, capacity=1, is_lead=True),
+               slot(3, subjects=("science",), work_days=())]
+    needs = TicketNeeds(subject="maths", grade_band="primary", urgent=True)
+    assert choose_expert(experts, needs, MONDAY_11_PKT) == 2          # the lead, though full and off-subject
+    assert choose_expert(experts, TicketNeeds(subject="maths"), MONDAY_11_PKT) == 1   # not urgent: as before
+
+
+def test_an_urgent_ticket_prefers_its_language_but_takes_anyone_on_duty_over_nobody():
+    english_only = slot(1, subjects=("science",), languages=("en",))
+    urdu = slot(2, subjects=("science",), languages=("ur",), load=4)
+    assert choose_expert([english_only, urdu], TicketNeeds(language="roman-ur", urgent=True), MONDAY_11_PKT) == 2
+    assert choose_expert([english_only], TicketNeeds(language="ur", urgent=True), MONDAY_11_PKT) == 1
+    off_duty = slot(3, work_days=())
+    assert choose_expert([off_duty], TicketNeeds(urgent=True), MONDAY_11_PKT) is None

@@ -45,3 +45,15 @@ def test_breach_rules():
     assert breached(fact(first=5, breaches=1), NOW)  # missed once, then answered quickly by the next expert
     assert not breached(fact(created=NOW - timedelta(minutes=30)), NOW)  # still within target
     assert fact(rating=None).rating is None and figures_by([], "subject", NOW)[0].helped_pct is None
+
+
+def test_flags_and_false_alarms_are_counted_per_category_and_overall():
+    from helpdesk.service_figures import FlagFacts, flag_figures, flag_values
+
+    facts = [FlagFacts("emergency", True), FlagFacts("emergency", False), FlagFacts("self_harm", False),
+             FlagFacts("emergency", False)]
+    rows = {row.category: row for row in flag_figures(facts)}
+    assert (rows["emergency"].flags, rows["emergency"].false_alarms, rows["emergency"].false_alarm_pct) == \
+        (3, 1, 33.3)
+    assert flag_values(rows["all"]) == ["all", 4, 1, 25.0]
+    assert flag_values(flag_figures([])[0]) == ["all", 0, 0, None]

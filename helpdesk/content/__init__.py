@@ -1,4 +1,5 @@
-"""The bot's words, kept as data: messages, keywords, safeguarding rules and districts (YAML in this folder).
+"""The bot's words, kept as data: messages, keywords, districts and helplines (YAML in this folder; the
+safeguarding rules in triage.yaml are read by helpdesk.triage).
 
 Pure: no Flask, database or Twilio. Files are read once per process (`lru_cache`); editing them needs a
 restart of the web and worker processes, like any code change.
@@ -179,67 +180,6 @@ def keyword_book() -> KeywordBook:
     )
 
 
-# --------------------------------------------------------------------------- safeguarding
-
-@dataclass(frozen=True)
-class UrgencyRules:
-    patterns: tuple[tuple[str, tuple[str, ...]], ...]  # (category, words of the phrase)
-    max_gap: int
-
-    def category(self, message: str) -> str | None:
-        tokens = [_fold_word(t) for t in words_of(message).split()]
-        if not tokens:
-            return None
-        for category, phrase in self.patterns:
-            if _phrase_in(phrase, tokens, self.max_gap):
-                return category
-        return None
-
-
-def _fold_word(word: str) -> str:
-    return fold(word) if word.isascii() else word
-
-
-def _word_matches(pattern: str, token: str) -> bool:
-    if pattern.endswith("*"):
-        return token.startswith(pattern[:-1])
-    return token == pattern
-
-
-def _phrase_in(phrase: tuple[str, ...], tokens: list[str], max_gap: int) -> bool:
-    for start, token in enumerate(tokens):
-        if not _word_matches(phrase[0], token):
-            continue
-        position, ok = start, True
-        for word in phrase[1:]:
-            window = tokens[position + 1: position + 2 + max_gap]
-            hit = next((i for i, t in enumerate(window) if _word_matches(word, t)), None)
-            if hit is None:
-                ok = False
-                break
-            position += 1 + hit
-        if ok:
-            return True
-    return False
-
-
-@lru_cache(maxsize=1)
-def urgency_rules() -> UrgencyRules:
-    data = _load("safeguarding.yaml")
-    patterns = []
-    for category, phrases in data["categories"].items():
-        for phrase in phrases:
-            words = []
-            for raw in str(phrase).split():
-                token = words_of(raw.rstrip("*"))
-                if token:
-                    words.append(_fold_word(token) + ("*" if raw.endswith("*") else ""))
-            if not words:
-                raise ContentError(f"safeguarding.yaml: empty pattern in {category}")
-            patterns.append((category, tuple(words)))
-    return UrgencyRules(tuple(patterns), int(data.get("max_gap", 3)))
-
-
 # --------------------------------------------------------------------------- districts
 
 @lru_cache(maxsize=1)
@@ -268,3 +208,41 @@ def find_district(message: str) -> str | None:
 
 def district_count() -> int:
     return len(set(_district_names().values()))
+
+
+def province_of(district: str | None) -> str | None:
+    """The province (a key of districts.yaml) of a stored district name, else None."""
+    if not district:
+        return None
+    for province, districts in _load("districts.yaml").items():
+        if any(str(spellings[0]) == district for spellings in districts):
+            return province
+    return None
+
+
+# --------------------------------------------------------------------------- helplines
+
+@lru_cache(maxsize=4)
+def _helplines(path: str | None) -> dict:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) if path else _load("helplines.yaml")
+    for kind in data["labels"].values():
+        missing = [lang for lang in LANGUAGES if not kind.get(lang)]
+        if missing:
+            raise ContentError(f"helplines: a label has no text for {', '.join(missing)}")
+    return data
+
+
+def helplines(province: str | None, category: str | None, language: str, path: str | None = None) -> list[str]:
+    """'Label number' for each kind of help the category needs, with the province's own number where it has
+    one; kinds with no checked number are left out (see helplines.yaml)."""
+    data = _helplines(str(path) if path else None)
+    kinds = data["by_category"].get(category or "unknown") or data["by_category"]["unknown"]
+    local = (data.get("provinces") or {}).get(province or "", {}) or {}
+    lines = []
+    for kind in kinds:
+        entry = local.get(kind) or data["national"].get(kind) or {}
+        number = str(entry.get("number") or "").strip()
+        if number:
+            label = data["labels"][kind]
+            lines.append(f"{label.get(language) or label['en']} {number}")
+    return lines

