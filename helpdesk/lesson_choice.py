@@ -2,7 +2,9 @@
 
 The rule (also in the README):
 
-0. Never repeat: a lesson already sent to the teacher is never a candidate. A lesson is *suitable* when the
+0. Never repeat: a lesson already sent to the teacher is never a candidate. **The journey**: a lesson is a
+   candidate only when every lesson it requires has been completed (credited with DONE or a reflection), so
+   a teacher climbs each area from foundation to practice to mentor. A lesson is *suitable* when the
    teacher's grade band is unknown or the lesson lists it.
 1. **Own questions.** The teacher's own question topics of the last RECENT_WEEKS weeks (taxonomy areas from the
    analytics interactions), most asked first (ties: most recent first). The first topic with a suitable unsent
@@ -10,11 +12,13 @@ The rule (also in the README):
 2. **District needs.** Otherwise the top needs of the teacher's district from the needs assessment, in rank
    order; the first need with a suitable unsent lesson wins.
 3. **Subject and grade.** Otherwise a suitable unsent lesson for one of the teacher's subjects.
-4. **Catalogue.** Otherwise any unsent lesson (suitable ones first), so a subscriber keeps learning until the
-   catalogue is exhausted; then nothing is sent.
+4. **Catalogue.** Otherwise any open unsent lesson (suitable ones first), so a subscriber keeps learning until
+   the catalogue is exhausted; then nothing is sent (also while every open lesson was sent and the next ones
+   wait for a DONE).
 
 Within a step, lessons are ranked by fit (grade band listed: +2; one of the teacher's subjects: +2; a
-`general` lesson: +1), then by catalogue order (file name, then position), so the choice is deterministic.
+`general` lesson: +1), then by level (foundation before practice before mentor: finish the ground floor of
+an area before climbing), then by catalogue order (file name, then position), so the choice is deterministic.
 """
 from __future__ import annotations
 
@@ -29,17 +33,23 @@ SUBJECT_GRADE = "subject-grade"
 CATALOGUE = "catalogue"
 
 
+LEVELS = ("foundation", "practice", "mentor")
+
+
 @dataclass(frozen=True)
 class LessonFacts:
     id: str
     area: str
     subjects: tuple[str, ...]
     grades: tuple[str, ...]
+    level: str = LEVELS[0]
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class TeacherFacts:
     sent: frozenset[str] = frozenset()
+    completed: frozenset[str] = frozenset()  # credited lessons: what opens the next step of the journey
     # (area, number of questions) most asked first; the caller orders ties by recency.
     recent_topics: tuple[tuple[str, int], ...] = ()
     district: str | None = None
@@ -57,7 +67,7 @@ class Choice:
 
 
 def choose_lesson(lessons: Sequence[LessonFacts], teacher: TeacherFacts) -> Choice | None:
-    unsent = [lesson for lesson in lessons if lesson.id not in teacher.sent]
+    unsent = [lesson for lesson in lessons if lesson.id not in teacher.sent and is_open(lesson, teacher)]
     if not unsent:
         return None
     order = {lesson.id: index for index, lesson in enumerate(lessons)}
@@ -66,7 +76,7 @@ def choose_lesson(lessons: Sequence[LessonFacts], teacher: TeacherFacts) -> Choi
     def best(pool: list[LessonFacts]) -> LessonFacts | None:
         if not pool:
             return None
-        return min(pool, key=lambda lesson: (-fit(lesson, teacher), order[lesson.id]))
+        return min(pool, key=lambda lesson: (-fit(lesson, teacher), _level_rank(lesson), order[lesson.id]))
 
     for area, count in teacher.recent_topics:
         pick = best([lesson for lesson in suitable if lesson.area == area])
@@ -96,6 +106,15 @@ def fit(lesson: LessonFacts, teacher: TeacherFacts) -> int:
     elif "general" in lesson.subjects:
         score += 1
     return score
+
+
+def is_open(lesson: LessonFacts, teacher: TeacherFacts) -> bool:
+    """Every prerequisite completed."""
+    return all(required in teacher.completed for required in lesson.requires)
+
+
+def _level_rank(lesson: LessonFacts) -> int:
+    return LEVELS.index(lesson.level) if lesson.level in LEVELS else len(LEVELS)
 
 
 def _suits_grade(lesson: LessonFacts, teacher: TeacherFacts) -> bool:

@@ -1,0 +1,62 @@
+"""The check that ends a CPD lesson, as pure rules: reading a teacher's answer and deciding a pass.
+
+A question goes out with numbered choices. The teacher answers with the number ("2", "۲", "jawab 2") or with
+the words of a choice in any of the three languages ("write the goal first", "pehle maqsad"); an answer that
+names no choice, or more than one, is not an answer (the caller asks again or treats it as a question).
+
+Passing: a two-question check needs both right; a three-question check needs two of the three. One slip on
+a longer check is forgiven because the check is a reminder of the lesson, not an exam; two questions leave no
+room for a slip without making the check a coin toss (one right of two is what guessing gives half the time).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz
+
+from helpdesk.content import words_of
+
+# A reply of a number and at most this many other words reads as a number ("jawab 2", "option 2 hai").
+NUMBER_REPLY_WORDS = 3
+# token_set_ratio of the reply against a choice: paraphrases of one choice reach 90+, while two different
+# choices of the shipped checks share function words only and stay under 60.
+WORDS_CUTOFF = 80
+# A word reply this short could match any choice by accident ("ok", "haan").
+MIN_WORD_REPLY_CHARS = 4
+
+
+def pick_option(text: str, options: Sequence[Sequence[str]]) -> int | None:
+    """The 0-based choice the reply names, or None. `options[i]` holds choice i in every language."""
+    words = words_of(text)
+    if not words:
+        return None
+    numbers = re.findall(r"\d+", words)
+    if len(numbers) == 1 and len(words.split()) <= NUMBER_REPLY_WORDS + 1:
+        index = int(numbers[0]) - 1
+        return index if 0 <= index < len(options) else None
+    if numbers or len(words) < MIN_WORD_REPLY_CHARS:
+        return None
+    scores = [max((fuzz.token_set_ratio(words, words_of(choice)) for choice in texts if choice), default=0)
+              for texts in options]
+    best = max(scores)
+    if best < WORDS_CUTOFF or scores.count(best) > 1:
+        return None
+    return scores.index(best)
+
+
+def is_number_reply(text: str) -> bool:
+    """Only a number (perhaps out of range): a reply to the numbered choices, never a question."""
+    return bool(re.fullmatch(r"\d+", words_of(text).replace(" ", "")))
+
+
+def passed(correct: int, total: int) -> bool:
+    """All right on a two-question check, at least two of three on a three-question check."""
+    if total <= 0:
+        return False
+    return correct >= (total - 1 if total >= 3 else total)
+
+
+def numbered(question: str, options: Sequence[str]) -> str:
+    """A question with its choices numbered from 1, one per line (SMS and WhatsApp alike)."""
+    return "\n".join([question, *(f"{number}) {option}" for number, option in enumerate(options, start=1))])
