@@ -5,7 +5,7 @@ facts into a Turn, calls decide() and applies the Decision (replies, state, effe
 Order of a turn (first rule that applies wins):
   Twilio opt-out field -> STOP / START -> opted out: silence -> flooded: defer -> first-contact welcome ->
   safeguarding (urgent ticket) -> keywords -> conversation state (delete confirmation, LANG menu, clarify
-  choice, onboarding step, FAQ rating, waiting for an EXPERT question) -> rating an expert's answer ->
+  choice, onboarding step, FAQ rating, waiting for an EXPERT question, a CPD lesson check) -> rating an expert's answer ->
   media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
 
 Reply language: `en`, `ur` (Urdu script) or `roman-ur`. Roman Urdu writers get the bot's own texts in Roman
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from helpdesk import content
+from helpdesk import content, lesson_check
 from knowledge_base.normalize import analyze, detect_language
 
 ONBOARDING_STEPS = ("name", "role", "school_level", "subjects", "district", "school_type")
@@ -35,6 +35,7 @@ STATE_TTL_MINUTES = {
     "awaiting_lang": 60,
     "awaiting_expert_question": 60,
     "awaiting_delete_confirm": 15,
+    "cpd_check": 72 * 60,  # set by helpdesk.cpd, which asks the questions (cpd.CHECK_TTL)
 }
 NAME_MAX_WORDS = 4
 NAME_PREFIXES = ("my name is ", "i am ", "im ", "this is ", "mera naam ", "mera nam ", "name ", "naam ",
@@ -172,8 +173,9 @@ class RateExpertAnswer:
 
 @dataclass(frozen=True)
 class Cpd:
-    action: str   # on | off | progress | done
+    action: str   # on | off | progress | done | answer (a lesson check question)
     text: str = ""
+    choice: int | None = None  # answer: the 0-based choice picked
 
 
 @dataclass(frozen=True)
@@ -421,8 +423,23 @@ def _continue_state(ctx: _Ctx) -> Decision | None:
         "onboarding": _onboarding_reply,
         "awaiting_rating": _rating_reply,
         "awaiting_expert_question": _expert_question_reply,
+        "cpd_check": _check_reply,
     }.get(state)
     return handler(ctx) if handler else None
+
+
+def _check_reply(ctx: _Ctx) -> Decision | None:
+    """An answer to a lesson check question (numbered choices in the state). The CPD effect records it and
+    asks the next question, so the state is left to it; words that name no choice are a new question."""
+    options = ctx.turn.state_data.get("options") or []
+    choice = lesson_check.pick_option(ctx.turn.text, options)
+    if choice is not None:
+        ctx.do(Cpd("answer", ctx.turn.text, choice=choice))
+        return ctx.done("cpd:check-answer")
+    if lesson_check.is_number_reply(ctx.turn.text):
+        ctx.say("cpd_check_invalid", count=len(options))
+        return ctx.done("cpd:check-invalid")
+    return None
 
 
 def _delete_reply(ctx: _Ctx) -> Decision:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk import conversation, outbound
@@ -250,6 +250,8 @@ def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
         return cpd.unsubscribe(session, rt, teacher)
     if effect.action == "progress":
         return cpd.progress_text(session, teacher)
+    if effect.action == "answer":
+        return cpd.answer_check(session, rt, teacher, effect.choice)
     reply = cpd.record_done(session, rt, teacher, effect.text)
     return reply or content.text("cpd_no_lesson", teacher.language or "en", teacher.channel)
 
@@ -374,6 +376,10 @@ def _erase_cpd_reflections(session: Session, teacher: Teacher) -> None:
     delivery = getattr(models, "LessonDelivery", None)
     if delivery is not None and hasattr(delivery, "reflection"):
         session.execute(update(delivery).where(delivery.teacher_id == teacher.id).values(reflection=None))
+    replies = getattr(models, "ReflectionReply", None)
+    if delivery is not None and replies is not None:  # a mentor's reply quotes and answers the teacher's text
+        session.execute(delete(replies).where(replies.delivery_id.in_(
+            select(delivery.id).where(delivery.teacher_id == teacher.id))))
 
 
 def finish_erasure(teacher_id: int) -> None:
