@@ -16,12 +16,15 @@ from collections.abc import Sequence
 from rapidfuzz import fuzz
 
 from helpdesk.content import words_of
+from knowledge_base.normalize import fold
 
 # A reply of a number and at most this many other words reads as a number ("jawab 2", "option 2 hai").
 NUMBER_REPLY_WORDS = 3
-# token_set_ratio of the reply against a choice: paraphrases of one choice reach 90+, while two different
-# choices of the shipped checks share function words only and stay under 60.
+# Score of the reply against a choice (the better of token_set_ratio and WRatio, on folded words): a choice's
+# own words or a shortened or respelled copy reach 85+, an unrelated question stays under 50.
 WORDS_CUTOFF = 80
+# A reply with a number that reads this close to a choice's words is that choice, not the number.
+SAME_WORDS = 95
 # A word reply this short could match any choice by accident ("ok", "haan").
 MIN_WORD_REPLY_CHARS = 4
 
@@ -31,18 +34,38 @@ def pick_option(text: str, options: Sequence[Sequence[str]]) -> int | None:
     words = words_of(text)
     if not words:
         return None
+    by_words = _by_words(words, options) if len(words) >= MIN_WORD_REPLY_CHARS else None
     numbers = re.findall(r"\d+", words)
     if len(numbers) == 1 and len(words.split()) <= NUMBER_REPLY_WORDS + 1:
+        if by_words is not None and by_words[1] >= SAME_WORDS:
+            return by_words[0]  # "At least 5 seconds" is a choice's own words, not choice 5
         index = int(numbers[0]) - 1
         return index if 0 <= index < len(options) else None
-    if numbers or len(words) < MIN_WORD_REPLY_CHARS:
-        return None
-    scores = [max((fuzz.token_set_ratio(words, words_of(choice)) for choice in texts if choice), default=0)
+    return by_words[0] if by_words is not None else None
+
+
+def _by_words(words: str, options: Sequence[Sequence[str]]) -> tuple[int, float] | None:
+    """(choice, score) of the one choice the words name, or None when none or several reach the cutoff."""
+    scores = [max((_words_score(words, words_of(choice)) for choice in texts if choice), default=0)
               for texts in options]
     best = max(scores)
     if best < WORDS_CUTOFF or scores.count(best) > 1:
         return None
-    return scores.index(best)
+    return scores.index(best), best
+
+
+def _words_score(reply: str, choice: str) -> float:
+    """token_set_ratio scores 100 whenever the reply's words are all inside the choice, so one common word
+    ("class") would pick a long choice: a one-word reply only counts against a one-word choice."""
+    if len(reply.split()) < min(2, len(choice.split())):
+        return 0
+    reply, choice = _folded(reply), _folded(choice)
+    # WRatio forgives Roman Urdu spellings that folding leaves apart ("bagair parhay" / "baghair parhe": 86).
+    return max(fuzz.token_set_ratio(reply, choice), fuzz.WRatio(reply, choice))
+
+
+def _folded(words: str) -> str:
+    return " ".join(fold(word) for word in words.split())
 
 
 def is_number_reply(text: str) -> bool:
