@@ -143,12 +143,16 @@ def unsubscribe(session: Session, rt, teacher: Teacher, now: datetime | None = N
     return _t(lang, "unsubscribed", hours=cpd_rules.hours_text(credited_minutes(session, teacher.id)))
 
 
-def pending_delivery(session: Session, teacher: Teacher) -> LessonDelivery | None:
-    """The latest lesson, if it is not credited yet (only the latest one can be credited)."""
-    latest = session.scalars(
+def _latest_delivery(session: Session, teacher: Teacher) -> LessonDelivery | None:
+    return session.scalars(
         select(LessonDelivery).where(LessonDelivery.teacher_id == teacher.id)
         .order_by(LessonDelivery.sent_at.desc(), LessonDelivery.id.desc()).limit(1)
     ).first()
+
+
+def pending_delivery(session: Session, teacher: Teacher) -> LessonDelivery | None:
+    """The latest lesson, if it is not credited yet (only the latest one can be credited)."""
+    latest = _latest_delivery(session, teacher)
     return latest if latest is not None and latest.completed_at is None else None
 
 
@@ -246,10 +250,7 @@ def _ask_question(teacher: Teacher, delivery: LessonDelivery, lesson: Lesson, in
 def retake_check(session: Session, rt, teacher: Teacher, now: datetime | None = None) -> str | None:
     """DONE with nothing to credit: ask again the check of the latest lesson if it was not passed."""
     now = now or utcnow()
-    latest = session.scalars(
-        select(LessonDelivery).where(LessonDelivery.teacher_id == teacher.id)
-        .order_by(LessonDelivery.sent_at.desc(), LessonDelivery.id.desc()).limit(1)
-    ).first()
+    latest = _latest_delivery(session, teacher)
     if latest is None or latest.completed_at is None or latest.check_passed:
         return None
     lesson = lesson_by_id(rt, latest.lesson_id)
@@ -294,6 +295,12 @@ def answer_check(session: Session, rt, teacher: Teacher, choice: int, now: datet
     minutes = credited_minutes(session, teacher.id)
     lines += _belt_lines(session, rt, teacher, (minutes, passed - 1), (minutes, passed), now)
     return "\n\n".join(lines)
+
+
+def _check_open(session: Session, teacher: Teacher) -> bool:
+    """The latest lesson is credited but its check is not passed (DONE asks it)."""
+    latest = _latest_delivery(session, teacher)
+    return latest is not None and latest.completed_at is not None and not latest.check_passed
 
 
 def _clear_check_state(teacher: Teacher) -> None:
@@ -359,6 +366,8 @@ def progress_text(session: Session, teacher: Teacher) -> str:
 
         lesson = lesson_by_id(runtime.current(), pending.lesson_id)
         lines.append(_t(lang, "pending", title=lesson.text("title", lang) if lesson else pending.lesson_id))
+    elif _check_open(session, teacher):
+        lines.append(_t(lang, "check_waiting"))
     sub = subscription_of(session, teacher)
     if sub is not None and sub.active and sub.next_lesson_at is not None:
         from helpdesk import runtime

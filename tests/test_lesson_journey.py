@@ -453,3 +453,49 @@ def test_subscription_and_delivery_rows_stay_consistent(rt):
     assert (row.check_attempts, row.check_passed, row.check_answers) == (0, None, None)
     with rt.db.session_scope() as session:
         assert session.scalars(select(Subscription.series_position)).one() == 1
+
+
+# --- the check in the pure conversation ---------------------------------------------------------------------
+
+def test_the_conversation_reads_check_answers_from_the_state_and_leaves_questions_alone():
+    from helpdesk.conversation import Cpd, Turn, decide
+
+    class NoKnowledge:
+        def match(self, text):
+            from knowledge_base.matcher import MatchResult
+
+            return MatchResult(text, "escalate", None, (), 0.0, "no-match")
+
+        def answer(self, faq_id, language, channel):
+            raise AssertionError("no FAQ here")
+
+        def entry(self, faq_id):
+            return None
+
+    state = {"delivery_id": 7, "question": 0, "options": CHOICES}
+    answered = decide(Turn("3", state="cpd_check", state_data=state), NoKnowledge())
+    assert answered.effect(Cpd) == Cpd("answer", "3", choice=2) and answered.state is None  # CPD sets the next
+    by_words = decide(Turn("teen dheer banate hain", state="cpd_check", state_data=state), NoKnowledge())
+    assert by_words.effect(Cpd).choice == 1
+    invalid = decide(Turn("9", state="cpd_check", state_data=state), NoKnowledge())
+    assert invalid.effect(Cpd) is None and invalid.keys() == ["cpd_check_invalid"]
+    question = decide(Turn("my students never do homework what can I do", state="cpd_check", state_data=state),
+                      NoKnowledge())
+    assert question.effect(Cpd) is None and question.handled_as == "escalate"
+    # DONE is a keyword first: during a check it asks the check again (helpdesk.cpd.record_done).
+    assert decide(Turn("DONE", state="cpd_check", state_data=state), NoKnowledge()).effect(Cpd).action == "done"
+
+
+def test_progress_shows_passed_checks_and_what_the_next_belt_needs(client, rt, twilio_api):
+    phone = "+923001119011"
+    teacher_id, lesson = pushed_lesson(rt, phone)
+    say = conversation(client, rt, twilio_api, phone)
+    say("DONE")
+    progress = say("CPD")
+    assert "Lesson checks passed: 0." in progress and "send DONE to take it" in progress
+    assert f"To the White belt: {max(0.0, 1 - lesson.minutes / 60):.1f} more hours and 1 more passed checks." in progress
+    say("DONE")
+    for item in lesson.check:
+        say(str(item.answer + 1))
+    progress = say("CPD")
+    assert "Lesson checks passed: 1." in progress and "send DONE to take it" not in progress
