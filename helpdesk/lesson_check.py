@@ -32,7 +32,7 @@ MIN_WORD_REPLY_CHARS = 4
 def pick_option(text: str, options: Sequence[Sequence[str]]) -> int | None:
     """The 0-based choice the reply names, or None. `options[i]` holds choice i in every language."""
     words = words_of(text)
-    if not words:
+    if not words or not options:
         return None
     by_words = _by_words(words, options) if len(words) >= MIN_WORD_REPLY_CHARS else None
     numbers = re.findall(r"\d+", words)

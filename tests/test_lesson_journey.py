@@ -180,6 +180,10 @@ def test_pick_option_reads_a_number_or_the_words_of_one_choice(reply, picked):
     assert lesson_check.pick_option(reply, CHOICES) == picked
 
 
+def test_pick_option_without_choices_picks_nothing():
+    assert lesson_check.pick_option("2", []) is None and lesson_check.pick_option("some words here", []) is None
+
+
 def test_passing_is_all_of_two_or_two_of_three():
     assert [lesson_check.passed(right, 2) for right in (0, 1, 2)] == [False, False, True]
     assert [lesson_check.passed(right, 3) for right in (0, 1, 2, 3)] == [False, False, True, True]
