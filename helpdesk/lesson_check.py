@@ -34,6 +34,9 @@ def pick_option(text: str, options: Sequence[Sequence[str]]) -> int | None:
     words = words_of(text)
     if not words or not options:
         return None
+    exact = [index for index, texts in enumerate(options) if any(words == words_of(choice) for choice in texts if choice)]
+    if len(exact) == 1 and not _choice_number(words, len(options)):
+        return exact[0]  # "43" or "1/8" is the choice that reads so, unless it is a choice's number
     by_words = _by_words(words, options) if len(words) >= MIN_WORD_REPLY_CHARS else None
     numbers = re.findall(r"\d+", words)
     if len(numbers) == 1 and len(words.split()) <= NUMBER_REPLY_WORDS + 1:
@@ -42,6 +45,10 @@ def pick_option(text: str, options: Sequence[Sequence[str]]) -> int | None:
         index = int(numbers[0]) - 1
         return index if 0 <= index < len(options) else None
     return by_words[0] if by_words is not None else None
+
+
+def _choice_number(words: str, count: int) -> bool:
+    return words.isdigit() and 1 <= int(words) <= count
 
 
 def _by_words(words: str, options: Sequence[Sequence[str]]) -> tuple[int, float] | None:

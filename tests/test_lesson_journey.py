@@ -130,6 +130,9 @@ def test_every_lesson_ends_with_a_check_in_three_languages(shipped):
             # Urdu is in Urdu script, Roman Urdu in Latin letters.
             assert re.search("[\u0600-\u06ff]", item.question["ur"]), (lesson.id, number)
             assert not re.search("[\u0600-\u06ff]", item.question["roman-ur"]), (lesson.id, number)
+            # A choice that reads "2" among three choices could mean the value or the second choice.
+            assert not [option for option in item.options for text in option.values()
+                        if text.strip().isdigit() and 1 <= int(text) <= len(item.options)], (lesson.id, number)
 
 
 def test_a_number_or_the_words_of_a_choice_pick_it_in_every_shipped_check(shipped):
@@ -178,6 +181,14 @@ CHOICES = [["Mark each one out of 10", "ہر ایک کو دس میں سے نمب
 ])
 def test_pick_option_reads_a_number_or_the_words_of_one_choice(reply, picked):
     assert lesson_check.pick_option(reply, CHOICES) == picked
+
+
+def test_a_choice_that_is_a_number_is_picked_by_its_value_unless_that_is_a_choice_number():
+    values = [["7"], ["43"], ["403"]]
+    assert lesson_check.pick_option("43", values) == 1 and lesson_check.pick_option("7", values) == 0
+    assert lesson_check.pick_option("3", values) == 2  # within 1-3: the choice's number
+    fractions = [["1/8"], ["1/4"], ["They are equal", "دونوں برابر ہیں"]]
+    assert lesson_check.pick_option("1/4", fractions) == 1
 
 
 def test_pick_option_without_choices_picks_nothing():
