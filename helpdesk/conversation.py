@@ -6,7 +6,8 @@ Order of a turn (first rule that applies wins):
   Twilio opt-out field -> STOP / START -> safeguarding triage (urgent ticket; before the opt-out silence and
   the flood limit, so a disclosure is never held back) -> opted out: silence -> flooded: defer ->
   first-contact welcome -> keywords -> conversation state (delete confirmation, LANG menu, clarify
-  choice, onboarding step, FAQ rating, waiting for an EXPERT question) -> rating an expert's answer ->
+  choice, onboarding step, FAQ rating, waiting for an EXPERT question, a CPD
+  lesson check) -> rating an expert's answer ->
   media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
 
 Reply language: `en`, `ur` (Urdu script) or `roman-ur`. Roman Urdu writers get the bot's own texts in Roman
@@ -21,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from helpdesk import content
+from helpdesk import content, lesson_check
 from helpdesk.triage import Triage, combine, triage
 from knowledge_base.normalize import analyze, detect_language
 
@@ -37,6 +38,7 @@ STATE_TTL_MINUTES = {
     "awaiting_lang": 60,
     "awaiting_expert_question": 60,
     "awaiting_delete_confirm": 15,
+    "cpd_check": 72 * 60,  # set by helpdesk.cpd, which asks the questions (cpd.CHECK_TTL)
 }
 NAME_MAX_WORDS = 4
 NAME_PREFIXES = ("my name is ", "i am ", "im ", "this is ", "mera naam ", "mera nam ", "name ", "naam ",
@@ -180,8 +182,9 @@ class RateExpertAnswer:
 
 @dataclass(frozen=True)
 class Cpd:
-    action: str   # on | off | progress | done
+    action: str   # on | off | progress | done | answer (a lesson check question)
     text: str = ""
+    choice: int | None = None  # answer: the 0-based choice picked
 
 
 @dataclass(frozen=True)
@@ -449,8 +452,23 @@ def _continue_state(ctx: _Ctx) -> Decision | None:
         "onboarding": _onboarding_reply,
         "awaiting_rating": _rating_reply,
         "awaiting_expert_question": _expert_question_reply,
+        "cpd_check": _check_reply,
     }.get(state)
     return handler(ctx) if handler else None
+
+
+def _check_reply(ctx: _Ctx) -> Decision | None:
+    """An answer to a lesson check question (numbered choices in the state). The CPD effect records it and
+    asks the next question, so the state is left to it; words that name no choice are a new question."""
+    options = ctx.turn.state_data.get("options") or []
+    choice = lesson_check.pick_option(ctx.turn.text, options)
+    if choice is not None:
+        ctx.do(Cpd("answer", ctx.turn.text, choice=choice))
+        return ctx.done("cpd:check-answer")
+    if lesson_check.is_number_reply(ctx.turn.text):
+        ctx.say("cpd_check_invalid", count=len(options))
+        return ctx.done("cpd:check-invalid")
+    return None
 
 
 def _delete_reply(ctx: _Ctx) -> Decision:

@@ -24,7 +24,7 @@ from sqlalchemy import any_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from helpdesk import content, cpd_rules, lesson_choice, outbound
+from helpdesk import content, cpd_rules, lesson_check, lesson_choice, outbound
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import mask_phone, pseudonym
 from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 # A reply that is not a keyword counts as the reflection answer for this long after the lesson was sent.
 REFLECTION_WINDOW = timedelta(hours=72)
+# The conversation state that holds a lesson check under way, and how long an unanswered question waits (a
+# teacher who answers question 1 in the staff room may answer question 2 after school the next day).
+CHECK_STATE = "cpd_check"
+CHECK_TTL = timedelta(hours=72)
 # A batch job that was enqueued but never ran (Redis lost it) is picked up again after this long.
 REQUEUE_AFTER = timedelta(minutes=10)
 DISTRICT_NEEDS_WEEKS = 12
@@ -139,12 +143,16 @@ def unsubscribe(session: Session, rt, teacher: Teacher, now: datetime | None = N
     return _t(lang, "unsubscribed", hours=cpd_rules.hours_text(credited_minutes(session, teacher.id)))
 
 
-def pending_delivery(session: Session, teacher: Teacher) -> LessonDelivery | None:
-    """The latest lesson, if it is not credited yet (only the latest one can be credited)."""
-    latest = session.scalars(
+def _latest_delivery(session: Session, teacher: Teacher) -> LessonDelivery | None:
+    return session.scalars(
         select(LessonDelivery).where(LessonDelivery.teacher_id == teacher.id)
         .order_by(LessonDelivery.sent_at.desc(), LessonDelivery.id.desc()).limit(1)
     ).first()
+
+
+def pending_delivery(session: Session, teacher: Teacher) -> LessonDelivery | None:
+    """The latest lesson, if it is not credited yet (only the latest one can be credited)."""
+    latest = _latest_delivery(session, teacher)
     return latest if latest is not None and latest.completed_at is None else None
 
 
@@ -161,11 +169,12 @@ def is_done_word(text: str) -> bool:
 
 
 def record_done(session: Session, rt, teacher: Teacher, text: str, now: datetime | None = None) -> str | None:
-    """DONE or a reflection answer: credit the pending lesson's minutes. None when no lesson is pending."""
+    """DONE or a reflection answer: credit the pending lesson's minutes, then ask its check. DONE after a
+    check that failed or was left unfinished asks the check again. None when there is nothing to do."""
     now = now or utcnow()
     pending = pending_delivery(session, teacher)
     if pending is None:
-        return None
+        return retake_check(session, rt, teacher, now)
     lesson = lesson_by_id(rt, pending.lesson_id)
     minutes = lesson.minutes if lesson is not None else _fallback_minutes()
     reflection = None if is_done_word(text) else text.strip()[:2000] or None
@@ -189,13 +198,114 @@ def record_done(session: Session, rt, teacher: Teacher, text: str, now: datetime
         lines.append(_t(lang, "thanks_reflection"))
     lines.append(_t(lang, "credited", minutes=minutes, title=title, hours=cpd_rules.hours_text(after),
                     lessons=lessons_done))
-    crossed = cpd_rules.belts_crossed(before, after)
-    certificates = [issue_certificate(session, rt, teacher, level, lessons_done, after, now) for level in crossed]
-    if certificates:
-        top = certificates[-1]
-        lines.append(_t(lang, "milestone", belt=cpd_rules.belt_name(top.level, lang),
-                        url=certificate_url(rt, top.code)))
+    passed = passed_checks(session, teacher.id)
+    lines += _belt_lines(session, rt, teacher, (before, passed), (after, passed), now)
+    if lesson is not None and lesson.check:
+        lines.append(_start_check(session, teacher, pending, lesson, now))
     return "\n".join(lines)
+
+
+def _belt_lines(session: Session, rt, teacher: Teacher, before: tuple[int, int], after: tuple[int, int],
+                now: datetime) -> list[str]:
+    """Certificates for the belts crossed between (minutes, passed checks) before and after; the message."""
+    crossed = cpd_rules.belts_crossed(before, after)
+    if not crossed:
+        return []
+    lessons_done = credited_lessons(session, teacher.id)
+    certificates = [issue_certificate(session, rt, teacher, level, lessons_done, after[0], now, passed=after[1])
+                    for level in crossed]
+    lang = _lang(teacher)
+    top = certificates[-1]
+    return [_t(lang, "milestone", belt=cpd_rules.belt_name(top.level, lang), url=certificate_url(rt, top.code))]
+
+
+# --- the check after DONE --------------------------------------------------------------------------------
+
+def _start_check(session: Session, teacher: Teacher, delivery: LessonDelivery, lesson: Lesson,
+                 now: datetime) -> str:
+    """A new attempt at the lesson's check: the intro and the first question."""
+    delivery.check_answers, delivery.check_passed, delivery.checked_at = [], None, None
+    delivery.check_attempts = (delivery.check_attempts or 0) + 1
+    lang = _lang(teacher)
+    return "\n\n".join([_t(lang, "check_intro", count=len(lesson.check)),
+                         _ask_question(teacher, delivery, lesson, 0, now)])
+
+
+def _ask_question(teacher: Teacher, delivery: LessonDelivery, lesson: Lesson, index: int, now: datetime) -> str:
+    """Question `index` as numbered choices; the teacher's state holds its choices in every language so the
+    pure conversation can read the answer (helpdesk.conversation, state cpd_check)."""
+    question = lesson.check[index]
+    lang = _lang(teacher)
+    teacher.state = CHECK_STATE
+    teacher.state_data = {
+        "delivery_id": delivery.id, "question": index,
+        "options": [[option.get(code) for code in content.LANGUAGES if option.get(code)]
+                    for option in question.options],
+    }
+    teacher.state_expires_at = now + CHECK_TTL
+    head = _t(lang, "check_question", number=index + 1, count=len(lesson.check))
+    return f"{head} {lesson_check.numbered(question.text(lang), question.option_texts(lang))}"
+
+
+def retake_check(session: Session, rt, teacher: Teacher, now: datetime | None = None) -> str | None:
+    """DONE with nothing to credit: ask again the check of the latest lesson if it was not passed."""
+    now = now or utcnow()
+    latest = _latest_delivery(session, teacher)
+    if latest is None or latest.completed_at is None or latest.check_passed:
+        return None
+    lesson = lesson_by_id(rt, latest.lesson_id)
+    if lesson is None or not lesson.check:
+        return None
+    return _start_check(session, teacher, latest, lesson, now)
+
+
+def answer_check(session: Session, rt, teacher: Teacher, choice: int, now: datetime | None = None) -> str:
+    """The teacher picked `choice` (0-based) for the question their state holds: say right or not, then ask
+    the next question or give the result (and any belt the pass completes)."""
+    now = now or utcnow()
+    data = dict(teacher.state_data or {})
+    lang = _lang(teacher)
+    delivery = session.get(LessonDelivery, data.get("delivery_id") or 0)
+    lesson = lesson_by_id(rt, delivery.lesson_id) if delivery is not None else None
+    index = data.get("question", 0)
+    answers = list(delivery.check_answers or []) if delivery is not None else []
+    if (lesson is None or delivery.teacher_id != teacher.id or delivery.check_passed is not None
+            or len(answers) != index or index >= len(lesson.check)):
+        _clear_check_state(teacher)  # a stale state (the lesson left the catalogue, or answered already)
+        return _t(lang, "check_gone")
+    question = lesson.check[index]
+    answers.append(choice)
+    delivery.check_answers = answers
+    right = choice == question.answer
+    lines = [_t(lang, "check_right") if right else
+             _t(lang, "check_wrong", answer=f"{question.answer + 1}) {question.option_texts(lang)[question.answer]}")]
+    if len(answers) < len(lesson.check):
+        lines.append(_ask_question(teacher, delivery, lesson, len(answers), now))
+        return "\n\n".join(lines)
+    _clear_check_state(teacher)
+    correct = sum(answer == q.answer for answer, q in zip(answers, lesson.check))
+    delivery.check_passed, delivery.checked_at = lesson_check.passed(correct, len(lesson.check)), now
+    total = len(lesson.check)
+    if not delivery.check_passed:
+        lines.append(_t(lang, "check_failed", correct=correct, count=total))
+        return "\n\n".join(lines)
+    session.flush()
+    passed = passed_checks(session, teacher.id)
+    lines.append(_t(lang, "check_passed", correct=correct, count=total, passed=passed))
+    minutes = credited_minutes(session, teacher.id)
+    lines += _belt_lines(session, rt, teacher, (minutes, passed - 1), (minutes, passed), now)
+    return "\n\n".join(lines)
+
+
+def _check_open(session: Session, teacher: Teacher) -> bool:
+    """The latest lesson is credited but its check is not passed (DONE asks it)."""
+    latest = _latest_delivery(session, teacher)
+    return latest is not None and latest.completed_at is not None and not latest.check_passed
+
+
+def _clear_check_state(teacher: Teacher) -> None:
+    if teacher.state == CHECK_STATE:
+        teacher.state, teacher.state_data, teacher.state_expires_at = None, None, None
 
 
 def _fallback_minutes() -> int:
@@ -214,26 +324,50 @@ def credited_lessons(session: Session, teacher_id: int) -> int:
     return int(session.scalar(select(func.count(CpdCredit.id)).where(CpdCredit.teacher_id == teacher_id)) or 0)
 
 
+def passed_checks(session: Session, teacher_id: int) -> int:
+    return int(session.scalar(select(func.count(LessonDelivery.id))
+                              .where(LessonDelivery.teacher_id == teacher_id,
+                                     LessonDelivery.check_passed.is_(True))) or 0)
+
+
+def journey(session: Session, rt, teacher_id: int) -> dict[str, dict[str, list[int]]]:
+    """Area -> level -> [lessons passed, lessons in the catalogue] for every area the teacher has passed a
+    lesson check in. A level is completed when every lesson of it is passed (credited and its check passed)."""
+    passed = set(session.scalars(select(LessonDelivery.lesson_id).where(
+        LessonDelivery.teacher_id == teacher_id, LessonDelivery.completed_at.is_not(None),
+        LessonDelivery.check_passed.is_(True))))
+    totals: dict[str, dict[str, list[int]]] = {}
+    for lesson in lessons(rt):
+        counts = totals.setdefault(lesson.area, {}).setdefault(lesson.level, [0, 0])
+        counts[0] += lesson.id in passed
+        counts[1] += 1
+    return {area: {level: counts for level, counts in levels.items()}
+            for area, levels in sorted(totals.items()) if any(done for done, _ in levels.values())}
+
+
 def progress_text(session: Session, teacher: Teacher) -> str:
     """The answer to `CPD`: hours so far, belt, the next belt, and what comes next."""
     lang = _lang(teacher)
     minutes = credited_minutes(session, teacher.id)
+    passed = passed_checks(session, teacher.id)
     lines = [_t(lang, "progress", hours=cpd_rules.hours_text(minutes),
-                lessons=credited_lessons(session, teacher.id))]
-    belt = cpd_rules.belt_for(minutes)
+                lessons=credited_lessons(session, teacher.id)), _t(lang, "checks_passed", passed=passed)]
+    belt = cpd_rules.belt_for(minutes, passed)
     if belt:
         lines.append(_t(lang, "belt", belt=cpd_rules.belt_name(belt, lang)))
-    upcoming = cpd_rules.next_belt(minutes)
+    upcoming = cpd_rules.next_belt(minutes, passed)
     if upcoming:
-        slug, hours = upcoming
+        slug, hours, checks = upcoming
         lines.append(_t(lang, "next_belt", belt=cpd_rules.belt_name(slug, lang),
-                        remaining=f"{hours - minutes / 60:.1f}"))
+                        remaining=f"{max(0.0, hours - minutes / 60):.1f}", checks=max(0, checks - passed)))
     pending = pending_delivery(session, teacher)
     if pending is not None:
         from helpdesk import runtime
 
         lesson = lesson_by_id(runtime.current(), pending.lesson_id)
         lines.append(_t(lang, "pending", title=lesson.text("title", lang) if lesson else pending.lesson_id))
+    elif _check_open(session, teacher):
+        lines.append(_t(lang, "check_waiting"))
     sub = subscription_of(session, teacher)
     if sub is not None and sub.active and sub.next_lesson_at is not None:
         from helpdesk import runtime
@@ -265,13 +399,14 @@ def public_label(rt, teacher: Teacher) -> str:
 
 
 def issue_certificate(session: Session, rt, teacher: Teacher, level: str, lessons_done: int, minutes: int,
-                      now: datetime) -> Certificate:
+                      now: datetime, *, passed: int = 0) -> Certificate:
     existing = session.scalars(select(Certificate).where(Certificate.teacher_id == teacher.id,
                                                          Certificate.level == level)).first()
     if existing is not None:
         return existing
     certificate = Certificate(teacher_id=teacher.id, level=level, code=new_code(), label=public_label(rt, teacher),
-                              lessons=lessons_done, minutes=minutes, issued_at=now)
+                              lessons=lessons_done, minutes=minutes, issued_at=now, passed_checks=passed,
+                              journey=journey(session, rt, teacher.id))
     session.add(certificate)
     session.flush()
     log.info("certificate %s (%s belt) issued to %s", certificate.code, level, mask_phone(teacher.phone))
@@ -285,7 +420,8 @@ def certificate_url(rt, code: str) -> str:
 # --- choosing ----------------------------------------------------------------------------------------------
 
 def lesson_facts(rt) -> list[lesson_choice.LessonFacts]:
-    return [lesson_choice.LessonFacts(lesson.id, lesson.area, lesson.subjects, lesson.grades)
+    return [lesson_choice.LessonFacts(lesson.id, lesson.area, lesson.subjects, lesson.grades, lesson.level,
+                                      lesson.requires)
             for lesson in lessons(rt)]
 
 
@@ -347,15 +483,23 @@ def _member_of(session: Session, column, values: list):
 
 
 def sent_lessons(session: Session, teacher_ids: list[int]) -> dict[int, set[str]]:
+    return lesson_history(session, teacher_ids)[0]
+
+
+def lesson_history(session: Session, teacher_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """(teacher id -> lessons sent, teacher id -> lessons completed) in one pass over the deliveries."""
     sent: dict[int, set[str]] = {}
+    completed: dict[int, set[str]] = {}
     for start in range(0, len(teacher_ids), 900):
         chunk = teacher_ids[start:start + 900]
-        for teacher_id, lesson_id in session.execute(
-            select(LessonDelivery.teacher_id, LessonDelivery.lesson_id)
+        for teacher_id, lesson_id, completed_at in session.execute(
+            select(LessonDelivery.teacher_id, LessonDelivery.lesson_id, LessonDelivery.completed_at)
             .where(_member_of(session, LessonDelivery.teacher_id, chunk))
         ):
             sent.setdefault(teacher_id, set()).add(lesson_id)
-    return sent
+            if completed_at is not None:
+                completed.setdefault(teacher_id, set()).add(lesson_id)
+    return sent, completed
 
 
 # (database, district, push time) -> needs. Every batch of one push asks at the same push time, so a worker
@@ -391,8 +535,10 @@ class _NeedsCache:
         return needs
 
 
-def teacher_facts(teacher: Teacher, sent: set[str], topics: tuple, needs: tuple) -> lesson_choice.TeacherFacts:
-    return lesson_choice.TeacherFacts(sent=frozenset(sent), recent_topics=topics, district=teacher.district,
+def teacher_facts(teacher: Teacher, sent: set[str], topics: tuple, needs: tuple,
+                  completed: set[str] = frozenset()) -> lesson_choice.TeacherFacts:
+    return lesson_choice.TeacherFacts(sent=frozenset(sent), completed=frozenset(completed), recent_topics=topics,
+                                      district=teacher.district,
                                       district_needs=needs, subjects=subjects_of(teacher),
                                       grade_bands=grade_bands_of(teacher))
 
@@ -400,9 +546,10 @@ def teacher_facts(teacher: Teacher, sent: set[str], topics: tuple, needs: tuple)
 def choose_for(session: Session, rt, teacher: Teacher, now: datetime | None = None) -> lesson_choice.Choice | None:
     """The lesson this teacher would get next, and why (for `helpdesk cpd preview`)."""
     now = now or utcnow()
-    facts = teacher_facts(teacher, sent_lessons(session, [teacher.id]).get(teacher.id, set()),
+    sent, completed = lesson_history(session, [teacher.id])
+    facts = teacher_facts(teacher, sent.get(teacher.id, set()),
                           recent_topics(session, rt, [teacher], now).get(teacher.id, ()),
-                          district_needs(session, rt, teacher.district, now))
+                          district_needs(session, rt, teacher.district, now), completed.get(teacher.id, set()))
     return lesson_choice.choose_lesson(lesson_facts(rt), facts)
 
 
@@ -461,14 +608,15 @@ def push_batch(session: Session, rt, subscription_ids: list[int], now: datetime,
     if not pairs:
         return result
     teachers = [teacher for _, teacher in pairs]
-    sent = sent_lessons(session, [teacher.id for teacher in teachers])
+    sent, completed = lesson_history(session, [teacher.id for teacher in teachers])
     topics = recent_topics(session, rt, teachers, now)
     needs = _NeedsCache(session, rt, now)
     facts_of_lessons = lesson_facts(rt)
     plans = []
     for sub, teacher in pairs:
         choice = lesson_choice.choose_lesson(facts_of_lessons, teacher_facts(
-            teacher, sent.get(teacher.id, set()), topics.get(teacher.id, ()), needs(teacher.district)))
+            teacher, sent.get(teacher.id, set()), topics.get(teacher.id, ()), needs(teacher.district),
+            completed.get(teacher.id, set())))
         if dry_run:
             result.planned.append((sub.id, mask_phone(teacher.phone), choice.lesson_id if choice else None,
                                    choice.tier if choice else "none"))

@@ -52,7 +52,8 @@ def preview(phone: str, at: str | None) -> None:
             click.echo("next lesson: none (every lesson in the catalogue has been sent)")
             return
         lesson = cpd_module.lesson_by_id(rt, choice.lesson_id)
-        click.echo(f"next lesson: {choice.lesson_id} ({lesson.text('title')}, {lesson.minutes} min, {lesson.area})")
+        click.echo(f"next lesson: {choice.lesson_id} ({lesson.text('title')}, {lesson.minutes} min, {lesson.area}, "
+                   f"{lesson.level})")
         click.echo(f"rule: {choice.tier}: {choice.why}")
 
 

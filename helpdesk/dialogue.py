@@ -263,6 +263,8 @@ def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
         return cpd.unsubscribe(session, rt, teacher)
     if effect.action == "progress":
         return cpd.progress_text(session, teacher)
+    if effect.action == "answer":
+        return cpd.answer_check(session, rt, teacher, effect.choice)
     reply = cpd.record_done(session, rt, teacher, effect.text)
     return reply or content.text("cpd_no_lesson", teacher.language or "en", teacher.channel)
 

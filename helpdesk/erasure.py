@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.models import (Certificate, Expert, FaqProposal, FaqRecord, InboundMessage, LessonDelivery,
-                             OutboundMessage, Teacher, Ticket, TicketEvent, utcnow)
+                             OutboundMessage, ReflectionReply, Teacher, Ticket, TicketEvent, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def erase_teacher(session: Session, rt, teacher: Teacher) -> None:
         _erase_expert_traffic(session, ticket_ids)
         _erase_faq_proposals(session, rt, ticket_ids)
         _erase_tickets(session, ticket_ids)
-    session.execute(update(LessonDelivery).where(LessonDelivery.teacher_id == teacher.id).values(reflection=None))
+    _erase_reflections(session, teacher)
     session.execute(update(Certificate).where(Certificate.teacher_id == teacher.id).values(label=ERASED_LABEL))
     teacher.phone = tombstone
     for name in ("name", "role", "school_level", "subjects", "district", "school_type", "state", "state_data",
@@ -61,6 +61,13 @@ def erase_teacher(session: Session, rt, teacher: Teacher) -> None:
     enqueue_after_commit(session, FINISH_ERASURE_JOB, teacher.id, job_id=f"erase-{teacher.id}",
                          delay=FINISH_ERASURE_AFTER)
     log.info("erased the personal data of teacher %s at their request (%d tickets)", teacher.id, len(ticket_ids))
+
+
+def _erase_reflections(session: Session, teacher: Teacher) -> None:
+    """The classroom try-out reflections, and the mentors' replies that quote and answer them."""
+    deliveries = select(LessonDelivery.id).where(LessonDelivery.teacher_id == teacher.id)
+    session.execute(delete(ReflectionReply).where(ReflectionReply.delivery_id.in_(deliveries)))
+    session.execute(update(LessonDelivery).where(LessonDelivery.teacher_id == teacher.id).values(reflection=None))
 
 
 def _erase_messages(session: Session, teacher: Teacher, phone: str, tombstone: str) -> None:

@@ -34,8 +34,34 @@ MAX_PART_CHARS = 1600
 MAX_SMS_CHARS = {"en": 320, "ur": 200, "roman-ur": 300}
 
 TEXT_FIELDS = ("title", "activity", "materials", "reflection", "sms")
-REQUIRED_FIELDS = ("id", "title", "area", "subjects", "grades", "minutes", "parts", *TEXT_FIELDS[1:])
+REQUIRED_FIELDS = ("id", "title", "area", "subjects", "grades", "minutes", "level", "parts", *TEXT_FIELDS[1:],
+                   "check")
+OPTIONAL_FIELDS = ("requires",)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+# The journey through a teaching area, in order: foundation lessons need nothing, a practice lesson builds on
+# a foundation one, a mentor lesson (coaching a colleague, leading a cluster session) on a practice one.
+LEVELS = ("foundation", "practice", "mentor")
+# The check that ends each lesson: every question and option in all three reply languages, because it is
+# asked in the teacher's own language as numbered choices.
+CHECK_LANGS = ("en", "ur", "roman-ur")
+MIN_CHECK_QUESTIONS, MAX_CHECK_QUESTIONS = 2, 3
+MIN_OPTIONS, MAX_OPTIONS = 2, 4
+# One question and its numbered options go out as one SMS of at most 3 segments in English.
+MAX_CHECK_TEXT_CHARS = 160
+
+
+@dataclass(frozen=True)
+class CheckQuestion:
+    question: Mapping[str, str]
+    options: tuple[Mapping[str, str], ...]
+    answer: int  # 0-based index into options
+
+    def text(self, lang: str = DEFAULT_LANG) -> str:
+        return self.question.get(lang) or self.question[DEFAULT_LANG]
+
+    def option_texts(self, lang: str = DEFAULT_LANG) -> tuple[str, ...]:
+        return tuple(option.get(lang) or option[DEFAULT_LANG] for option in self.options)
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,9 @@ class Lesson:
     reflection: Mapping[str, str]
     sms: Mapping[str, str]
     source: str
+    level: str = LEVELS[0]
+    requires: tuple[str, ...] = ()
+    check: tuple[CheckQuestion, ...] = ()
 
     def text(self, field: str, lang: str = DEFAULT_LANG) -> str | tuple[str, ...]:
         """The field in `lang`, falling back to English; `parts` gives one string per message."""
@@ -128,7 +157,55 @@ def load_lessons(
                 )
             seen[lesson.id] = (source, number)
             lessons.append(lesson)
+    check_journey(lessons, {lesson.id: seen[lesson.id][1] for lesson in lessons})
     return lessons
+
+
+def check_journey(lessons: list[Lesson], numbers: Mapping[str, int] | None = None) -> None:
+    """The rules across lessons: every prerequisite exists and is not above the lesson's level, no cycles,
+    a practice lesson builds on a foundation lesson of its area and a mentor lesson on a practice one."""
+    by_id = {lesson.id: lesson for lesson in lessons}
+    numbers = numbers or {}
+
+    def fail(lesson: Lesson, field: str, message: str) -> LessonError:
+        return LessonError(lesson.source, lesson.id, field, message, number=numbers.get(lesson.id))
+
+    for lesson in lessons:
+        for required in lesson.requires:
+            if required not in by_id:
+                raise fail(lesson, "requires", f"unknown lesson id {required!r}")
+            if LEVELS.index(by_id[required].level) > LEVELS.index(lesson.level):
+                raise fail(lesson, "requires", f"{required!r} is a {by_id[required].level} lesson, above this "
+                                               f"{lesson.level} lesson")
+        if lesson.level == "foundation":
+            continue
+        below = LEVELS[LEVELS.index(lesson.level) - 1]
+        if not any(lesson2.area == lesson.area and lesson2.level == below for lesson2 in lessons):
+            raise fail(lesson, "level", f"a {lesson.level} lesson needs a {below} lesson in {lesson.area!r}, "
+                                        f"and there is none")
+        if not any(by_id[required].area == lesson.area and by_id[required].level == below
+                   for required in lesson.requires):
+            raise fail(lesson, "requires", f"a {lesson.level} lesson must require a {below} lesson of "
+                                           f"{lesson.area!r}")
+    _refuse_cycles(lessons, by_id, fail)
+
+
+def _refuse_cycles(lessons: list[Lesson], by_id: Mapping[str, Lesson], fail) -> None:
+    state: dict[str, str] = {}  # "open" while on the current path, "done" once every prerequisite is checked
+
+    def visit(lesson: Lesson, path: tuple[str, ...]) -> None:
+        state[lesson.id] = "open"
+        for required in lesson.requires:
+            if state.get(required) == "open":
+                cycle = " -> ".join([*path[path.index(required):], required])
+                raise fail(lesson, "requires", f"prerequisites form a cycle: {cycle}")
+            if required not in state:
+                visit(by_id[required], (*path, required))
+        state[lesson.id] = "done"
+
+    for lesson in lessons:
+        if lesson.id not in state:
+            visit(lesson, (lesson.id,))
 
 
 def taxonomy_slugs(path: str | Path = TAXONOMY_PATH) -> tuple[set[str], set[str], set[str]]:
@@ -231,9 +308,9 @@ def _parse(raw: object, source: str, number: int, valid: Mapping[str, frozenset[
 
     if not isinstance(raw, Mapping):
         raise fail(None, f"expected a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - set(REQUIRED_FIELDS), key=str)
+    unknown = sorted(set(raw) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS), key=str)
     if unknown:
-        raise fail(str(unknown[0]), f"unknown field; expected only {', '.join(REQUIRED_FIELDS)}")
+        raise fail(str(unknown[0]), f"unknown field; expected only {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)}")
     for field in REQUIRED_FIELDS:
         if raw.get(field) in (None, "", [], {}):
             raise fail(field, "missing")
@@ -275,6 +352,18 @@ def _parse(raw: object, source: str, number: int, valid: Mapping[str, frozenset[
     texts = {field: _texts(raw[field], field, fail) for field in TEXT_FIELDS if field != "sms"}
     sms = _texts(raw["sms"], "sms", fail, limits=MAX_SMS_CHARS)
 
+    level = raw["level"]
+    if level not in LEVELS:
+        raise fail("level", f"must be one of {', '.join(LEVELS)}, got {level!r}")
+    requires = raw.get("requires") or []
+    if not isinstance(requires, list) or not all(isinstance(value, str) and SLUG.match(value) for value in requires):
+        raise fail("requires", f"must be a list of lesson ids, got {requires!r}")
+    if raw["id"] in requires:
+        raise fail("requires", "a lesson cannot require itself")
+    if len(set(requires)) != len(requires):
+        raise fail("requires", f"repeats a lesson id: {requires!r}")
+    check = _check(raw["check"], fail)
+
     return Lesson(
         id=raw["id"],
         title=texts["title"],
@@ -288,7 +377,38 @@ def _parse(raw: object, source: str, number: int, valid: Mapping[str, frozenset[
         reflection=texts["reflection"],
         sms=sms,
         source=source,
+        level=level,
+        requires=tuple(requires),
+        check=check,
     )
+
+
+def _check(value: object, fail) -> tuple[CheckQuestion, ...]:
+    if not isinstance(value, list) or not MIN_CHECK_QUESTIONS <= len(value) <= MAX_CHECK_QUESTIONS:
+        raise fail("check", f"must be a list of {MIN_CHECK_QUESTIONS} or {MAX_CHECK_QUESTIONS} questions, "
+                            f"got {value!r:.80}")
+    questions = []
+    for number, raw in enumerate(value, start=1):
+        where = f"check[{number}]"
+        if not isinstance(raw, Mapping) or set(raw) != {"q", "options", "answer"}:
+            raise fail(where, "must have exactly q, options and answer")
+        limits = {lang: MAX_CHECK_TEXT_CHARS for lang in CHECK_LANGS}
+        question = _texts(raw["q"], f"{where}.q", fail, limits=limits, langs=CHECK_LANGS)
+        options = raw["options"]
+        if not isinstance(options, list) or not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+            raise fail(f"{where}.options", f"must be a list of {MIN_OPTIONS} to {MAX_OPTIONS} choices")
+        options = tuple(_texts(option, f"{where}.options[{index}]", fail, limits=limits, langs=CHECK_LANGS)
+                        for index, option in enumerate(options, start=1))
+        for lang in CHECK_LANGS:
+            texts = [option[lang].casefold() for option in options]
+            if len(set(texts)) != len(texts):
+                raise fail(f"{where}.options", f"two choices read the same in {lang!r}")
+        answer = raw["answer"]
+        if not isinstance(answer, int) or isinstance(answer, bool) or not 0 <= answer < len(options):
+            raise fail(f"{where}.answer", f"must be the 0-based index of the right choice (0 to "
+                                          f"{len(options) - 1}), got {answer!r}")
+        questions.append(CheckQuestion(question, options, answer))
+    return tuple(questions)
 
 
 def _check_slugs(values, allowed, fail, field) -> None:
@@ -299,10 +419,11 @@ def _check_slugs(values, allowed, fail, field) -> None:
             raise fail(field, f"unknown slug {value!r}; expected one of {', '.join(sorted(allowed))}")
 
 
-def _texts(value: object, field: str, fail, limits: Mapping[str, int] | None = None) -> Mapping[str, str]:
+def _texts(value: object, field: str, fail, limits: Mapping[str, int] | None = None,
+           langs: tuple[str, ...] = REQUIRED_LANGS) -> Mapping[str, str]:
     if not isinstance(value, Mapping):
-        raise fail(field, f"must map languages to text ({', '.join(REQUIRED_LANGS)}), got {value!r}")
-    for lang in REQUIRED_LANGS:
+        raise fail(field, f"must map languages to text ({', '.join(langs)}), got {value!r}")
+    for lang in langs:
         if lang not in value or value[lang] is None or (isinstance(value[lang], str) and not value[lang].strip()):
             raise fail(field, f"missing the {lang!r} text")
     texts = {}

@@ -103,18 +103,69 @@ def test_welcome_series_then_weekly_with_a_gap():
     assert cpd_rules.following_lesson_at(3, joined, third, offsets, biweekly, TZ) == datetime(2025, 3, 24, 11, 0)
 
 
-def test_belts_from_white_to_black():
-    assert [slug for slug, _, _ in cpd_rules.BELTS][0] == "white"
-    assert [slug for slug, _, _ in cpd_rules.BELTS][-1] == "black"
-    assert cpd_rules.belt_for(59) is None and cpd_rules.belt_for(60) == "white"
-    assert cpd_rules.belts_crossed(50, 160) == ["white", "yellow"]
-    assert cpd_rules.belts_crossed(60, 100) == []
-    assert cpd_rules.next_belt(60) == ("yellow", 2.5)
-    assert cpd_rules.belt_for(16 * 60) == "black" and cpd_rules.next_belt(16 * 60) is None
+def test_belts_from_white_to_black_need_hours_and_passed_checks():
+    assert [belt[0] for belt in cpd_rules.BELTS][0] == "white"
+    assert [belt[0] for belt in cpd_rules.BELTS][-1] == "black"
+    assert cpd_rules.belt_for(59, 5) is None and cpd_rules.belt_for(60, 1) == "white"
+    assert cpd_rules.belt_for(60, 0) is None  # hours alone are not enough
+    assert cpd_rules.belt_for(16 * 60, 1) == "white"  # nor are hours without passed checks
+    assert cpd_rules.belts_crossed((50, 3), (160, 3)) == ["white", "yellow"]
+    assert cpd_rules.belts_crossed((160, 0), (160, 1)) == ["white"]  # a passed check completes a belt
+    assert cpd_rules.belts_crossed((160, 2), (160, 3)) == ["yellow"]
+    assert cpd_rules.belts_crossed((60, 1), (100, 1)) == []
+    assert cpd_rules.next_belt(60, 1) == ("yellow", 2.5, 3)
+    assert cpd_rules.next_belt(200, 0) == ("white", 1, 1)
+    assert cpd_rules.belt_for(16 * 60, 19) == "black" and cpd_rules.next_belt(16 * 60, 19) is None
+
+
+def test_every_belt_asks_more_hours_and_more_checks_than_the_one_before():
+    hours = [belt[1] for belt in cpd_rules.BELTS]
+    checks = [belt[2] for belt in cpd_rules.BELTS]
+    assert hours == sorted(set(hours)) and checks == sorted(set(checks))
 
 
 def test_black_belt_is_reachable_with_the_shipped_lessons():
     from knowledge_base.lessons import load_lessons
 
-    total = sum(lesson.minutes for lesson in load_lessons())
-    assert cpd_rules.belt_for(total) == "black"
+    shipped = load_lessons()
+    assert cpd_rules.belt_for(sum(lesson.minutes for lesson in shipped), len(shipped)) == "black"
+
+
+# --- the journey: levels and prerequisites --------------------------------------------------------------
+
+JOURNEY = [
+    LessonFacts("signals", "classroom-management", ("general",), ("primary",), "foundation"),
+    LessonFacts("routines", "classroom-management", ("general",), ("primary",), "foundation"),
+    LessonFacts("discipline", "classroom-management", ("general",), ("primary",), "practice", ("signals",)),
+    LessonFacts("coach", "classroom-management", ("general",), ("primary",), "mentor", ("discipline",)),
+    LessonFacts("phonics", "literacy", ("urdu",), ("primary",), "foundation"),
+]
+
+
+def journey(**facts):
+    return choose_lesson(JOURNEY, TeacherFacts(**facts))
+
+
+def test_a_lesson_waits_until_its_prerequisites_are_completed():
+    own = dict(recent_topics=(("classroom-management", 4),))
+    # Sent but not completed (no DONE): the practice lesson stays closed, so the other foundation lesson comes.
+    assert journey(sent=frozenset({"signals"}), **own).lesson_id == "routines"
+    # Every open lesson of the area sent, none completed: the choice moves on to another area.
+    choice = journey(sent=frozenset({"signals", "routines"}), **own)
+    assert (choice.lesson_id, choice.tier) == ("phonics", CATALOGUE)
+    # Completed: the practice lesson opens, and after it the mentor lesson.
+    assert journey(sent=frozenset({"signals", "routines"}), completed=frozenset({"signals"}), **own).lesson_id \
+        == "discipline"
+    assert journey(sent=frozenset({"signals", "routines", "discipline"}),
+                   completed=frozenset({"signals", "discipline"}), **own).lesson_id == "coach"
+
+
+def test_nothing_is_offered_while_every_open_lesson_waits_for_a_done():
+    assert journey(sent=frozenset({"signals", "routines", "phonics"})) is None
+
+
+def test_foundation_comes_before_practice_when_both_are_open_and_fit_alike():
+    ordered = [JOURNEY[2], JOURNEY[1], JOURNEY[0]]  # practice first in the catalogue
+    choice = choose_lesson(ordered, TeacherFacts(sent=frozenset({"signals"}), completed=frozenset({"signals"}),
+                                                 recent_topics=(("classroom-management", 1),)))
+    assert choice.lesson_id == "routines"

@@ -201,20 +201,26 @@ def test_lessons_follow_the_rule_and_never_repeat_across_pushes(rt):
     firsts = {d[0]: (cpd.lesson_by_id(rt, d[1]).area, d[3]) for d in deliveries(rt)}
     assert firsts[teacher_id] == ("multigrade", "own-questions")
     assert firsts[other_id] == ("literacy", "district-needs")
-    # Push again and again: each time a new lesson, never one already sent.
+    # Push again and again: each time a new lesson, never one already sent. The first teacher sends DONE after
+    # each lesson, so the journey opens practice and then mentor lessons; the other never does.
     for week in range(1, 6):
         later = now + timedelta(weeks=week)
         with rt.db.session_scope() as session:
+            assert cpd.record_done(session, rt, session.get(Teacher, teacher_id), "DONE", now=later)
             for sub in session.scalars(select(Subscription)):
                 sub.next_lesson_at = later - timedelta(minutes=1)
         push_due_lessons(later.isoformat())
         rt.jobs.drain()
     sent = [d[1] for d in deliveries(rt) if d[0] == teacher_id]
     assert len(sent) == 6 and len(set(sent)) == 6
-    assert [cpd.lesson_by_id(rt, lesson_id).area for lesson_id in sent[:3]] == ["multigrade"] * 3
+    journey = [(cpd.lesson_by_id(rt, lesson_id).area, cpd.lesson_by_id(rt, lesson_id).level) for lesson_id in sent]
+    assert journey[:4] == [("multigrade", "foundation"), ("multigrade", "practice"), ("multigrade", "practice"),
+                           ("multigrade", "mentor")]
+    others = [cpd.lesson_by_id(rt, d[1]) for d in deliveries(rt) if d[0] == other_id]
+    assert len(others) == 6 and {lesson.level for lesson in others} == {"foundation"}
 
 
-def test_done_credits_minutes_and_a_milestone_issues_a_certificate(rt, client):
+def test_done_credits_minutes_then_the_check_and_a_milestone_issues_a_certificate(rt, client):
     now = utcnow()
     teacher_id = add_teacher(rt, "+923001110008", name="Ayesha Bibi Khan")
     subscribe(rt, teacher_id, now - timedelta(days=10))
@@ -235,12 +241,19 @@ def test_done_credits_minutes_and_a_milestone_issues_a_certificate(rt, client):
             teacher = session.get(Teacher, teacher_id)
             assert cpd.awaiting_reflection(session, teacher)
             pending = cpd.pending_delivery(session, teacher)
-            minutes.append(cpd.lesson_by_id(rt, pending.lesson_id).minutes)
+            lesson = cpd.lesson_by_id(rt, pending.lesson_id)
+            minutes.append(lesson.minutes)
             text = "done" if step != 1 else "The children loved the slates; two still copied."
             replies.append(cpd.record_done(session, rt, teacher, text))
-            assert cpd.record_done(session, rt, teacher, "DONE") is None  # credited once
+            assert "Question 1 of" in replies[-1] and teacher.state == "cpd_check"
+            # A second DONE credits nothing more: it asks the check again from the first question.
+            assert cpd.record_done(session, rt, teacher, "DONE").startswith("Now a short check")
+            assert session.scalar(select(func.count(CpdCredit.id))) == step + 1
+            for question in lesson.check:
+                replies.append(cpd.answer_check(session, rt, teacher, question.answer))
+            assert "Check passed" in replies[-1] and teacher.state is None
     assert f"{minutes[0]} minutes of CPD credited" in replies[0]
-    assert replies[1].startswith("Thank you for sharing")
+    assert any(reply.startswith("Thank you for sharing") for reply in replies)
     with rt.db.session_scope() as session:
         assert session.scalar(select(func.sum(CpdCredit.minutes))) == sum(minutes)
         reflection = session.scalars(select(LessonDelivery.reflection).where(LessonDelivery.reflection.is_not(None))).one()
@@ -248,12 +261,13 @@ def test_done_credits_minutes_and_a_milestone_issues_a_certificate(rt, client):
         certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
         teacher = session.get(Teacher, teacher_id)
         progress = cpd.progress_text(session, teacher)
-    # 3 lessons of 30-45 minutes: at least 90 minutes, so the white belt (60 min) was crossed exactly once.
-    assert [c.level for c in certificates][0] == "white"
+    # 3 lessons of 30-45 minutes with 3 checks passed: the white belt (60 min, 1 check) was crossed exactly once.
+    assert [c.level for c in certificates] == ["white"]
     white = certificates[0]
-    crossing = next(reply for reply in replies if "White belt" in reply)
-    assert white.code in crossing
+    crossing = [reply for reply in replies if "White belt" in reply]
+    assert len(crossing) == 1 and white.code in crossing[0]
     assert f"CPD hours so far: {sum(minutes) / 60:.1f} (3 lessons completed)" in progress
+    assert "Lesson checks passed: 3." in progress
     page = client.get(f"/certificates/{white.code}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200

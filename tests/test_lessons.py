@@ -167,6 +167,9 @@ def test_lessons_are_immutable(shipped):
 # --- error cases ------------------------------------------------------------------------------------------------
 
 TEXT = {"en": "Some text.", "ur": "کچھ متن۔", "roman-ur": "Kuch text."}
+CHECK_TEXT = {"en": "Which?", "ur": "کون سا؟", "roman-ur": "Kaun sa?"}
+CHECK = [{"q": CHECK_TEXT, "options": [{"en": f"Choice {n}", "ur": f"انتخاب {n}", "roman-ur": f"Intekhab {n}"}
+                                       for n in (1, 2, 3)], "answer": 1}] * 2
 
 
 def lesson(**overrides):
@@ -177,6 +180,8 @@ def lesson(**overrides):
         "subjects": ["general"],
         "grades": ["primary", "middle"],
         "minutes": 30,
+        "level": "foundation",
+        "check": CHECK,
         "parts": [dict(TEXT), dict(TEXT), dict(TEXT)],
         "activity": dict(TEXT),
         "materials": dict(TEXT),
@@ -255,8 +260,8 @@ def test_rejects_a_duplicate_id_naming_both_files(tmp_path):
     )
 
 
-@pytest.mark.parametrize("field", ["id", "title", "area", "subjects", "grades", "minutes", "parts", "activity",
-                                   "materials", "reflection", "sms"])
+@pytest.mark.parametrize("field", ["id", "title", "area", "subjects", "grades", "minutes", "level", "parts",
+                                   "activity", "materials", "reflection", "sms", "check"])
 def test_rejects_a_missing_field(tmp_path, field):
     error = load_error(write(tmp_path, "x.yaml", lesson(id="second"), lesson(**{field: ...})))
     lesson_label = "lesson #2" if field == "id" else "lesson 'attention-signals' (#2)"

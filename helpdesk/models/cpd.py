@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.db import Base
 from helpdesk.models.core import utcnow
 
-__all__ = ["Subscription", "LessonDelivery", "CpdCredit", "Certificate"]
+__all__ = ["Subscription", "LessonDelivery", "CpdCredit", "Certificate", "ReflectionReply"]
 
 
 class Subscription(Base):
@@ -62,6 +62,13 @@ class LessonDelivery(Base):
     minutes_credited: Mapped[int] = mapped_column(default=0)
     awaiting_reflection: Mapped[bool] = mapped_column(default=True)  # until DONE or a reflection answer
     reflection: Mapped[str | None] = mapped_column(Text)
+    # The check after DONE (helpdesk.lesson_check): the choices of the current attempt, 0-based, in question
+    # order; passed is None until the last question of an attempt is answered. A failed check can be taken
+    # again (DONE), which starts a new attempt.
+    check_answers: Mapped[list | None] = mapped_column(JSON)
+    check_attempts: Mapped[int] = mapped_column(default=0)
+    check_passed: Mapped[bool | None]
+    checked_at: Mapped[datetime | None]
 
 
 class CpdCredit(Base):
@@ -91,3 +98,20 @@ class Certificate(Base):
     lessons: Mapped[int]
     minutes: Mapped[int]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Areas and the levels completed in each at issue time ({"literacy": ["foundation", "practice"]}); None
+    # on certificates issued before lessons had levels.
+    journey: Mapped[dict | None] = mapped_column(JSON)
+    passed_checks: Mapped[int] = mapped_column(default=0)
+
+
+class ReflectionReply(Base):
+    """A mentor's or expert's answer to a teacher's classroom try-out (LessonDelivery.reflection), sent to
+    the teacher through the one send path. Holds text about the teacher: erased with the teacher."""
+
+    __tablename__ = "cpd_reflection_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("cpd_deliveries.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

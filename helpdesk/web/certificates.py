@@ -28,7 +28,21 @@ def certificate(code: str):
         if found is None:
             abort(404)
         return render_template("certificate.html", certificate=found, belt=belt_name(found.level),
-                               hours=hours_text(found.minutes))
+                               hours=hours_text(found.minutes), journey=journey_rows(found.journey))
+
+
+def journey_rows(journey: dict | None) -> list[tuple[str, list[str], list[str]]]:
+    """(area label, levels completed, levels under way as 'practice (1 of 2)') per area, in level order."""
+    from helpdesk.tickets import label
+    from knowledge_base.lessons import LEVELS
+
+    rows = []
+    for area, levels in sorted((journey or {}).items()):
+        completed = [level for level in LEVELS if level in levels and levels[level][0] >= levels[level][1]]
+        started = [f"{level} ({levels[level][0]} of {levels[level][1]} lessons)" for level in LEVELS
+                   if level in levels and 0 < levels[level][0] < levels[level][1]]
+        rows.append((label("areas", area), completed, started))
+    return rows
 
 
 @planner.get("")
