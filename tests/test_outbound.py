@@ -39,6 +39,18 @@ def test_long_messages_split_at_sentence_boundaries():
     assert all(len(p) <= 1600 and p.endswith("۔") for p in split_message(urdu, 1600))
 
 
+def test_long_messages_split_at_paragraph_breaks_when_whole_paragraphs_fit():
+    paragraphs = ["*Heading*", "A" * 900 + ".", "B" * 900 + ".", "Short last block."]
+    text = "\n\n".join(paragraphs)
+    parts = split_message(text, 1600)
+    assert parts == ["\n\n".join(paragraphs[:2]), "\n\n".join(paragraphs[2:])]
+    # A paragraph too long for one part falls back to sentences, and the paragraphs around it stay whole.
+    long_paragraph = " ".join(f"Sentence number {i} is here." for i in range(100))
+    parts = split_message(f"*Heading*\n\n{long_paragraph}\n\nLast block.", 1600)
+    assert parts[0].startswith("*Heading*\n\nSentence number 0") and parts[-1].endswith("\n\nLast block.")
+    assert all(len(p) <= 1600 for p in parts)
+
+
 def test_a_sentence_longer_than_the_limit_is_wrapped_at_spaces():
     parts = split_message("word " * 500, 100)
     assert all(len(p) <= 100 for p in parts)

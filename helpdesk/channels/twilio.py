@@ -179,13 +179,33 @@ def sms_segments(text: str) -> int:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?۔؟])\s+|\n+")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 def split_message(text: str, limit: int) -> list[str]:
-    """Split at sentence boundaries (then at spaces) into parts of at most `limit` characters."""
+    """Split into parts of at most `limit` characters: at paragraph breaks where whole paragraphs fit, so a
+    WhatsApp lesson over 1600 characters keeps its heading and blocks; a longer paragraph at sentence
+    boundaries, then at spaces."""
     text = text.strip()
     if len(text) <= limit:
         return [text]
+    parts: list[str] = []
+    current = ""
+    for paragraph in _PARAGRAPH_BREAK.split(text):
+        paragraph = paragraph.strip()
+        for piece in [paragraph] if len(paragraph) <= limit else _sentence_parts(paragraph, limit):
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                parts.append(current)
+                current = piece
+    if current:
+        parts.append(current)
+    return [p for p in parts if p]
+
+
+def _sentence_parts(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     current = ""
     for sentence in _SENTENCE_END.split(text):
