@@ -1,14 +1,14 @@
 """lesson journey: lesson checks, reflection replies, certificate journey
 
 Revision ID: lessons01
-Revises: 7317f529bd29
+Revises: reliability01
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'lessons01'
-down_revision = '7317f529bd29'
+down_revision = 'reliability01'
 branch_labels = None
 depends_on = None
 

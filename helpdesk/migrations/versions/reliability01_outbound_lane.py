@@ -1,14 +1,14 @@
 """outbound lane: replies go ahead of bulk sends on the same sender
 
 Revision ID: reliability01
-Revises: 7317f529bd29
+Revises: security01
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'reliability01'
-down_revision = '7317f529bd29'
+down_revision = 'security01'
 branch_labels = None
 depends_on = None
 
