@@ -124,6 +124,44 @@ class MatchResult:
     candidates: tuple[Candidate, ...]
     score: float
     reason: str
+    # For a clarify: one short title per candidate (<= TITLE_MAX characters, a WhatsApp list row), in the
+    # candidates' order; the channel adds "none of these: ask an expert" as the last choice.
+    titles: tuple[str, ...] = ()
+
+
+TITLE_MAX = 24   # WhatsApp list-row titles are cut at 24 characters
+_TITLE_LEAD = re.compile(r"^(how (do|can|should) (i|we)|what (should|can) (i|we) do (when|if|about)|"
+                         r"what is the best way to|how to|can i|should i)\s+", re.I)
+
+
+def _shorten(text: str) -> str:
+    title = _TITLE_LEAD.sub("", text.strip()).rstrip("?. ")
+    title = title[:1].upper() + title[1:]
+    if len(title) <= TITLE_MAX:
+        return title
+    cut = title[:TITLE_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:-")
+    return (cut or title[:TITLE_MAX - 1]) + "…"
+
+
+def short_title(entry: FaqEntry, taken: frozenset[str] = frozenset()) -> str:
+    """A list title for the FAQ: its ``title`` field when the content has one, else its first question
+    without the leading "How do I ..." and cut at a word boundary; the next phrasing when that title is
+    already ``taken`` by another option (near-duplicate FAQs)."""
+    own = (getattr(entry, "title", None) or "").strip()
+    choices = ([own] if own else []) + list(entry.questions or (entry.id,))
+    for text in choices:
+        title = _shorten(text) if text is not own else own[:TITLE_MAX]
+        if title not in taken:
+            return title
+    base = _shorten(choices[0])[:TITLE_MAX - 4]
+    return next(f"{base} ({n})" for n in range(2, 10) if f"{base} ({n})" not in taken)
+
+
+def clarify_titles(entries: Sequence[FaqEntry]) -> tuple[str, ...]:
+    titles: list[str] = []
+    for entry in entries:
+        titles.append(short_title(entry, frozenset(titles)))
+    return tuple(titles)
 
 
 @dataclass(frozen=True)
@@ -546,7 +584,10 @@ class Matcher:
         return rescore(Ranking(text, bool(tokens), (), False, pool), self.weights)
 
     def match(self, text: str) -> MatchResult:
-        return decide(self.rank(text), self.thresholds)
+        result = decide(self.rank(text), self.thresholds)
+        if result.decision == "clarify":
+            result = replace(result, titles=clarify_titles([self.entries_by_id[c.faq_id] for c in result.candidates]))
+        return result
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,27 @@ def test_context_sentences_do_not_sink_a_long_message(matcher):
     assert best[FEATURES.index("core")] >= best[FEATURES.index("lex")]
     assert best[FEATURES.index("nclause")] > 0
     assert all(p.features[FEATURES.index("nclause")] == 0 for p in matcher.rank("times tables").pool)
+
+
+def test_clarify_offers_short_titles_for_a_whatsapp_list(matcher):
+    r = Matcher(matcher.entries, Thresholds(answer=0.5, margin=0.05, clarify=0.3)).match(
+        "teach circuits with battery and bulb")
+    assert r.decision == "clarify" and len(r.titles) == len(r.candidates) >= 2
+    assert all(0 < len(t) <= 24 for t in r.titles) and len(set(r.titles)) == len(r.titles)
+
+
+def test_short_title_prefers_the_content_title_and_cuts_at_a_word():
+    from dataclasses import dataclass
+
+    from knowledge_base.matcher import short_title
+
+    long = entries_from_dicts([{"id": "x", "topic": "t", "answer": "a",
+                                "questions": ["How do I keep a very large multigrade class busy and learning?"]}])[0]
+    assert short_title(long) == "Keep a very large…" and len(short_title(long)) <= 24
+
+    @dataclass(frozen=True)
+    class Titled:
+        title: str
+        questions: tuple = ("ignored",)
+        id: str = "y"
+    assert short_title(Titled("Noisy class")) == "Noisy class"
