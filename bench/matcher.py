@@ -109,7 +109,7 @@ def cross_set_section(sets: dict, build) -> None:
           "thresholds self-calibrated on the second set's knowledge base, measured on its queries\n")
     print(header("fit -> measured (thresholds)") + f"{'near-miss':>10}")
     for a, b in ((names[0], names[1]), (names[1], names[0])) if len(names := list(sets)) == 2 else ():
-        (_, rows_a, rank_a), (entries_b, rows_b, rank_b) = sets[a], sets[b]
+        (_, rows_a, rank_a), (entries_b, rows_b, rank_b) = sets[a][:3], sets[b][:3]
         weights = fit_weights(rank_a, rows_a)
         general, _ = fit(rescore_all(rank_a, weights), rows_a)
         own, _, _, _ = self_calibrate(entries_b, build, weights)
