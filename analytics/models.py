@@ -17,7 +17,7 @@ from helpdesk.models.core import utcnow
 __all__ = ["Interaction", "ROUTES", "CODING_SOURCES"]
 
 ROUTES = ("answered", "clarified", "escalated", "urgent")
-CODING_SOURCES = ("faq", "expert", "nearest", "profile", "none")
+CODING_SOURCES = ("faq", "expert", "nearest", "awaiting", "profile", "none")
 
 
 class Interaction(Base):

@@ -96,6 +96,11 @@ def _code(rt, teacher, route: str, faq_id: str | None, match) -> taxonomy.CpdCod
         candidates = getattr(match, "candidates", None) or ()
         faq_id = faq_id or (candidates[0].faq_id if candidates else None)
         source = "faq" if route == "answered" else "nearest"
+        if source == "nearest" and faq_id and not taxonomy.nearest_is_close(
+                candidates[0].score if candidates else None, getattr(match, "reason", None),
+                rt.knowledge.matcher().thresholds.answer):
+            return taxonomy.CpdCode(subject=taxonomy.profile_subject(teacher.subjects),
+                                    grade_band=taxonomy.profile_band(teacher.school_level), source="awaiting")
     entry = rt.knowledge.view().entry(faq_id) if faq_id else None
     return taxonomy.code(topic=entry.topic if entry else None, subject=entry.subject if entry else None,
                          grades=entry.grades if entry else (), source=source,

@@ -2,7 +2,11 @@
 
 Coding rules, in order (the first that gives a teaching area wins; `source` records which):
   faq      the answered FAQ's topic / subject / grades;
-  nearest  an escalated or clarified question: the top candidate FAQ's topic (the matcher's nearest guess);
+  nearest  an escalated or clarified question: the top candidate FAQ's topic (the matcher's nearest guess),
+           only when that FAQ is close (``nearest_is_close``);
+  awaiting an escalated question whose nearest FAQ is not close, or that the matcher sent to a person for an
+           admin/HR or escalation cue ("Mera transfer kab hoga" is not a digital-tools need): no area until
+           the expert tags it; counted apart (the uncoded row) in the needs report;
   expert   set later by the expert who answered the ticket (analytics.store.set_taxonomy), overriding the above;
   none     nothing to go on (no candidate at all).
 Subject and grade band fall back to the teacher's profile when the FAQ is general (one subject listed in the
@@ -99,7 +103,22 @@ class CpdCode:
     area: str = ""
     subject: str = ""
     grade_band: str = ""
-    source: str = "none"  # faq | nearest | expert | none
+    source: str = "none"  # faq | nearest | awaiting | expert | none
+
+
+# The nearest FAQ codes an escalated question only when its confidence reaches this share of the answer
+# threshold: half-way to "confident enough to answer" (below that the top candidate is mostly noise: on
+# the development sets' must-escalate questions the median top confidence is under a fifth of it).
+NEAREST_MIN_SHARE = 0.5
+# Reasons the matcher gives for handing a question to a person whatever its nearest FAQ is about.
+NOT_A_TEACHING_NEED = frozenset({"admin-hr", "escalation-cue", "empty"})
+
+
+def nearest_is_close(score: float | None, reason: str | None, answer_threshold: float) -> bool:
+    """May an escalated question be coded from its nearest FAQ?"""
+    if reason in NOT_A_TEACHING_NEED or score is None:
+        return False
+    return score >= NEAREST_MIN_SHARE * answer_threshold
 
 
 def profile_subject(profile_subjects: str | None) -> str:

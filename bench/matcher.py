@@ -1,17 +1,25 @@
-"""Benchmark the FAQ matcher: accuracy (held-out and in-sample) beside plain baselines,
-latency, and latency/memory on synthetic knowledge bases of 1,000 and 10,000 FAQs.
+"""Benchmark the FAQ matcher.
 
-    python bench/matcher.py [--eval-dir ../shared/eval/faq-dev] [--sizes 1000,10000]
+Headline: CROSS-SET figures.  The confidence weights and the general thresholds are fitted on one
+development set; the other set's knowledge base then calibrates its own thresholds (self-calibration,
+no labelled queries) and its queries are decided once.  Both directions: faq-dev -> faq-dev2 and
+faq-dev2 -> faq-dev.  Then learning from expert answers on a shuffled stream (second half, with and
+without learning), held-out folds within one set (secondary), latency and memory at 1,000 / 10,000 FAQs.
+
+    python bench/matcher.py [--eval-root ../shared/eval] [--sizes 1000,10000] [--lexical]
+
+Reads ../shared/eval/faq-dev and faq-dev2 when present (they are not shipped).
 """
 from __future__ import annotations
 
 import argparse
 import math
 import random
+import resource
 import statistics
 import sys
 import time
-import tracemalloc
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -20,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from knowledge_base.calibrate import (COLS, breakdown, cross_validate, fit_all, format_row, header,  # noqa: E402
-                                      load_queries)
+from knowledge_base.calibrate import (COLS, blend, breakdown, cross_validate, fit, fit_weights,  # noqa: E402
+                                      format_row, header, load_queries, metrics, rescore_all, self_calibrate)
 from knowledge_base.loader import FaqEntry, load_directory  # noqa: E402
-from knowledge_base.matcher import Candidate, Matcher, Ranking  # noqa: E402
+from knowledge_base.matcher import Candidate, Ranking, decide, rescore  # noqa: E402
 
 
 def _timed(fn, items) -> tuple[list, list[float]]:
@@ -80,28 +88,110 @@ def tfidf_ranker(entries: list[FaqEntry]):
 
 # --------------------------------------------------------------------------- accuracy
 
-def accuracy_section(eval_dir: Path) -> None:
-    entries = load_directory(eval_dir / "kb")
-    rows = load_queries(eval_dir / "queries.jsonl")
-    matcher = Matcher(entries)
-    systems = [("ours", matcher.rank), ("rapidfuzz WRatio", wratio_ranker(entries)),
-               ("TF-IDF char 3-5", tfidf_ranker(entries))]
-    print(f"Accuracy on {eval_dir} ({len(entries)} FAQs, {len(rows)} queries); "
-          "held-out = weights/thresholds fitted on 4/5 of the FAQs, applied to the rest\n")
-    print(header("system / split") + f"{'latency':>28}")
-    for name, rank in systems:
-        rankings, ms = _timed(rank, [r["query"] for r in rows])
-        cv = cross_validate(rankings, rows)
-        # Ours: logistic confidence weights + thresholds (refitted inside every fold for the
-        # held-out row); baselines: thresholds only (their rankings carry no feature pool).
-        _, th, insample = fit_all(rankings, rows)
-        print(format_row(f"{name} held-out", cv.held_out) + f"{_pct(ms):>28}")
-        print(format_row(f"{name} in-sample", insample) + f"   (answer>={th.answer}, margin {th.margin})")
-        if name == "ours":
-            for key in ("lang", "kind"):
-                print("    held-out accuracy by " + key + ": " +
-                      ", ".join(f"{g} {v:.2f}" for g, v in breakdown(rows, cv.results, key).items()))
-    print(f"\ncolumns: {', '.join(COLS)}\n")
+def _build(lexical: bool):
+    from knowledge_base.semantic import MatcherBuilder, load_embedder
+    cache = Path(tempfile.gettempdir()) / "teacher-helpdesk-bench-cache"
+    return MatcherBuilder(None if lexical else load_embedder(), cache)
+
+
+def _near_miss(rows, results) -> float:
+    pairs = [(row, r) for row, r in zip(rows, results) if row.get("kind") == "near-miss"]
+    return sum(r.decision != "answer" for _, r in pairs) / max(len(pairs), 1)
+
+
+def _line(label: str, rows, results) -> str:
+    m = metrics(rows, results)
+    return format_row(label, m) + f"{_near_miss(rows, results):>10.3f}"
+
+
+def cross_set_section(sets: dict, build) -> None:
+    print(f"CROSS-SET ({build.mode} signal): weights + general thresholds fitted on the first set, "
+          "thresholds self-calibrated on the second set's knowledge base, measured on its queries\n")
+    print(header("fit -> measured (thresholds)") + f"{'near-miss':>10}")
+    for a, b in ((names[0], names[1]), (names[1], names[0])) if len(names := list(sets)) == 2 else ():
+        (_, rows_a, rank_a), (entries_b, rows_b, rank_b) = sets[a][:3], sets[b][:3]
+        weights = fit_weights(rank_a, rows_a)
+        general, _ = fit(rescore_all(rank_a, weights), rows_a)
+        own, _, _, _ = self_calibrate(entries_b, build, weights)
+        scored = rescore_all(rank_b, weights)
+        used = blend(general, own)
+        for label, th in (("general", general), ("self-calibrated", own), ("mean (service)", used)):
+            results = [decide(r, th) for r in scored]
+            print(_line(f"{a}->{b} {label} {th.answer:.2f}/{th.margin:.2f}", rows_b, results))
+        results = [decide(r, used) for r in scored]
+        for key in ("lang", "kind"):
+            print(f"    {a}->{b} accuracy by {key}: " +
+                  ", ".join(f"{g} {v:.2f}" for g, v in breakdown(rows_b, results, key).items()))
+        sets[b] = (entries_b, rows_b, rank_b, weights, used)
+    print(f"\ncolumns: {', '.join(COLS)}, near-miss (share of near-miss questions not answered); "
+          "rescued = resolved by the teacher's pick (a clarify listing the right FAQ), apart from direct answers\n")
+
+
+def learning_section(sets: dict, build, seed: int = 0) -> None:
+    """A shuffled stream; after each line an expert 'links' the right FAQ when the matcher got it wrong."""
+    from knowledge_base.learning import learn
+    print("LEARNING from expert answers (shuffled stream, seed 0; weights/thresholds as cross-set above)")
+    for name, value in sets.items():
+        if len(value) < 5:
+            continue
+        entries, rows, _, weights, th = value
+        order = list(range(len(rows)))
+        random.Random(seed).shuffle(order)
+        stream = [rows[i] for i in order]
+        half = len(stream) // 2
+        learning = build(entries, thresholds=th)
+        learning.weights = weights
+        # Without learning the matcher never changes: its decisions are the cross-set rankings'.
+        static_all = [decide(rescore(value[2][i], weights), th) for i in order]
+        got_static, got_learn = static_all[half:], []
+        t = time.perf_counter()
+        for k, row in enumerate(stream):
+            r_learn = learning.match(row["query"])
+            if k >= half:
+                got_learn.append(r_learn)
+            if row["expected"] is not None and not (r_learn.decision == "answer" and r_learn.faq_id == row["expected"]):
+                learning = learn(learning, row["expected"], row["query"], build)
+                learning.weights = weights
+        second = stream[half:]
+        ms, ml = metrics(second, got_static), metrics(second, got_learn)
+        print(f"  {name}: second half accuracy static {ms['accuracy']:.3f} -> learning {ml['accuracy']:.3f} "
+              f"({ml['accuracy'] - ms['accuracy']:+.3f}); false answers on must-escalate "
+              f"{ms['false_answer']:.3f} -> {ml['false_answer']:.3f}; answered precision "
+              f"{ms['precision']:.3f} -> {ml['precision']:.3f}  ({time.perf_counter() - t:.0f} s)")
+    print()
+
+
+def held_out_section(name: str, entries, rows, rankings) -> None:
+    """Secondary: 5 folds by FAQ within one set (weights and thresholds refitted inside every fold)."""
+    cv = cross_validate(rankings, rows)
+    print(_line(f"{name} held-out (5 folds by FAQ)", rows, cv.results))
+    for key in ("lang", "kind"):
+        print(f"    {name} held-out accuracy by {key}: " +
+              ", ".join(f"{g} {v:.2f}" for g, v in breakdown(rows, cv.results, key).items()))
+
+
+def accuracy_section(eval_root: Path, build) -> list[str]:
+    sets, latencies = {}, []
+    for name in ("faq-dev", "faq-dev2"):
+        d = eval_root / name
+        if not (d / "queries.jsonl").exists():
+            print(f"{d} not found: skipped")
+            continue
+        entries, rows = load_directory(d / "kb"), load_queries(d / "queries.jsonl")
+        matcher = build(entries)
+        rankings, ms = _timed(matcher.rank, [r["query"] for r in rows])
+        latencies += ms
+        sets[name] = (entries, rows, rankings)
+        print(f"{name}: {len(entries)} FAQs, {len(rows)} queries, ranked one at a time: {_pct(ms)}")
+    print()
+    if len(sets) == 2:
+        cross_set_section(sets, build)
+        learning_section(sets, build)
+    print("HELD OUT within one set (secondary)\n" + header("set") + f"{'near-miss':>10}")
+    for name, value in sets.items():
+        held_out_section(name, *value[:3])
+    print()
+    return [r["query"] for v in sets.values() for r in v[1]][:200]
 
 
 # --------------------------------------------------------------------------- scale
@@ -133,36 +223,33 @@ def synthetic_kb(n: int, seed: int = 7) -> list[FaqEntry]:
     return out
 
 
-def scale_section(sizes: list[int], queries: list[str]) -> None:
-    print("Scale (synthetic knowledge bases, single core)")
+def scale_section(sizes: list[int], queries: list[str], build) -> None:
+    print(f"Scale (synthetic knowledge bases, one thread; {build.mode} signal)")
     for n in sizes:
         entries = synthetic_kb(n)
-        tracemalloc.start()
         t = time.perf_counter()
-        matcher = Matcher(entries)
-        build = time.perf_counter() - t
-        _, peak = tracemalloc.get_traced_memory()
-        size, _ = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        matcher = build(entries)
+        took = time.perf_counter() - t
         _, ms = _timed(matcher.match, queries)
-        print(f"  {n:>6} FAQs: build {build:.1f} s, matcher memory {size / 2**20:.0f} MB "
-              f"(peak while building {peak / 2**20:.0f} MB), {_pct(ms)} over {len(queries)} queries")
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  {n:>6} FAQs: build {took:.1f} s (embeddings cached on disk after the first), "
+              f"{_pct(ms)} over {len(queries)} queries, process peak RSS so far {rss:.0f} MB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval" / "faq-dev"))
-    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--eval-root", default=str(ROOT.parent / "shared" / "eval"))
+    ap.add_argument("--sizes", default="1000")
+    ap.add_argument("--lexical", action="store_true", help="the lexical signal alone (no embedding model)")
+    ap.add_argument("--skip-accuracy", action="store_true")
     args = ap.parse_args()
-    eval_dir = Path(args.eval_dir)
+    sys.stdout.reconfigure(line_buffering=True)   # progress shows while the long sections run
+    build = _build(args.lexical)
     queries = ["bachay class mein bohat shor karte hain", "how do I teach fractions with no lab", "plz hw 2 check copies fast",
                "سبق کی منصوبہ بندی کیسے کریں", "weather tomorrow", "online class without internet for grade 5"]
-    if (eval_dir / "queries.jsonl").exists():
-        accuracy_section(eval_dir)
-        queries = [r["query"] for r in load_queries(eval_dir / "queries.jsonl")][:200]
-    else:
-        print(f"{eval_dir} not found: skipping the accuracy part\n")
-    scale_section([int(s) for s in args.sizes.split(",") if s], queries)
+    if not args.skip_accuracy:
+        queries = accuracy_section(Path(args.eval_root), build) or queries
+    scale_section([int(s) for s in args.sizes.split(",") if s], queries, build)
 
 
 if __name__ == "__main__":

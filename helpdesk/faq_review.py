@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from helpdesk import tickets
 from helpdesk.models import FaqRecord, utcnow
 from helpdesk.models.tickets import Expert, FaqProposal, Ticket
+from knowledge_base.learning import with_phrasing
 from knowledge_base.loader import FaqEntry, KnowledgeBaseError, entries_from_dicts, export_yaml
 
 PROPOSAL_KINDS = ("new", "improve", "phrasing")
@@ -81,11 +82,11 @@ def propose_phrasing(session: Session, rt, ticket: Ticket, faq_id: str,
     entry = rt.knowledge.view().entry(faq_id)
     if entry is None:
         raise ProposalError(f"There is no FAQ {faq_id}.")
-    wording = " ".join(ticket.question.split())
-    if wording in entry.questions:
+    learned = with_phrasing(entry, ticket.question)
+    if learned is None:
         return None
     data = entry_data(entry)
-    data["questions"] = list(entry.questions) + [wording]
+    data["questions"] = list(learned.questions)
     validate(data)
     proposal = FaqProposal(ticket_id=ticket.id, kind="phrasing", faq_id=faq_id, data=data,
                            proposed_by=proposed_by)

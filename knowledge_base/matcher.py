@@ -42,6 +42,7 @@ Two stages (pure Python + numpy + rapidfuzz; indexes built once in ``Matcher.__i
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 from array import array
@@ -53,7 +54,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .loader import FaqEntry
-from .normalize import analyze, asks_case_status, clause_role, cue_categories, load_lexicon, skeleton
+from .normalize import analyze, asks_case_status, clause_role, cue_categories, detect_language, load_lexicon, skeleton
 
 ANSWER_CREDIT = 0.6      # a word found only in the answer text is weaker evidence
 FUZZY_CUTOFF = 82        # fuzz.ratio for two words to count as the same word (typos)
@@ -68,39 +69,47 @@ SKELETON_SIM = 0.8       # credit of a word matched only by its consonant skelet
 PAIR_WINDOW = 2          # words apart that still count as used together
 MAX_CLAUSES = 8          # sentences scored separately (a longer message keeps its last ones)
 
-FEATURES = ("score", "cscore", "core", "nclause")
-# Logistic weights (bias, then one per FEATURES entry, raw feature units) for
-# P(candidate is the FAQ that answers the message).  "score" is the ranking score of the
-# whole message, "cscore" the best ranking score of any sentence / adjacent sentence pair
-# (= score for one-sentence messages), "core" the ranking score of the message without its
-# context sentences (self-introduction, where/what I teach, greetings: lexicon
-# ``context_cues``; a sentence with '?' or a ``question_cues`` word is never context),
-# "nclause" = log(number of sentences with content) - a length term, so a long message whose
-# whole-message score is diluted by its context is not judged on the scale of a one-line
-# query.
-# Fitted by `helpdesk calibrate --kb shared/eval/faq-dev/kb --queries
-# shared/eval/faq-dev/queries.jsonl` (calibrate.fit_weights: L2-regularised logistic
-# regression, Newton steps, on the POOL candidates of all 398 faq-dev queries, label =
-# candidate is the expected FAQ), refitted when "core" and "nclause" were added (matcher3
-# round).  Held-out figures re-fit these inside every cross-validation fold on the training
-# FAQs only.  Also tried in that round and left out: the score of the asking sentence(s)
-# with the sentence before it (no held-out gain), and score/sentence margins against the
-# runner-up (+0.01-0.02 held-out accuracy, but they pull near-duplicate FAQs apart so the
-# margin threshold and the clarify path stop working).
-CONFIDENCE_WEIGHTS: tuple[float, ...] = (-7.4356, 5.2859, 0.3189, 6.5782, 1.6718)
+SEM_POOL = 3             # best FAQs by the semantic signal added to the candidates
+
+# Confidence features, all free of one knowledge base's scale (so one set of weights serves any KB):
+#   lex, cscore, core  the lexical ranking score of the whole message / its best sentence / its
+#                      non-context sentences, as (score - floor) / spread, where floor is the median
+#                      score a KB question reaches on the best OTHER FAQ and spread the median score it
+#                      reaches on its own FAQ minus floor (``KbReference``): 0 ~ "as close as two
+#                      different FAQs of this KB", 1 ~ "as close as its own listed phrasing";
+#   lex_margin         the lexical score minus the best other candidate's, over the same spread;
+#   sem, sem_margin    the same two for the semantic similarity (0 without the model);
+#   agree              1 when this candidate is first by both signals (independent evidence);
+#   nclause            log(number of sentences): a long message is diluted by its context;
+#   roman              1 for a Roman Urdu message (both signals are weaker there).
+FEATURES = ("lex", "cscore", "core", "lex_margin", "sem", "sem_margin", "agree", "nclause", "roman")
+SEMANTIC_FEATURES = ("sem", "sem_margin", "agree")
+# Logistic weights (bias, then one per FEATURES entry) for P(candidate is the FAQ that answers the
+# message), one set with the semantic signal and one for the lexical signal alone.  Fitted by
+# `python bench/matcher.py --fit-on faq-dev` (calibrate.fit_weights: L2-regularised logistic
+# regression on the candidates of every faq-dev query, label = candidate is the expected FAQ); the
+# cross-set figures apply them unchanged to faq-dev2 (and the reverse fit to faq-dev).
+CONFIDENCE_WEIGHTS: dict[str, tuple[float, ...]] = {
+    "semantic": (-1.1858, 1.6578, -0.4497, 3.449, 4.6474, 1.7844, 4.1405, -0.4603, 0.7532, 0.3445),
+    "lexical": (-1.9603, 1.2875, 0.1871, 4.2226, 6.0457, 0.0, 0.0, 0.0, 1.0935, 0.0361),
+}
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    # Thresholds on the confidence (a probability).  Fitted by `helpdesk calibrate` on faq-dev
-    # (398 labelled queries, 43 FAQs): grid search maximising decision accuracy s.t. answered
-    # precision >= 0.90 + FIT_PRECISION_MARGIN (0.02 safety, calibrate.py), false answers on
-    # null queries <= 0.10, clarify rate <= 0.10, with the CONFIDENCE_WEIGHTS above; values
-    # below are the fit on all queries (refitted with the matcher3 weights above), and the
-    # 5-fold-by-FAQ held-out figures are in the report / bench output.
-    answer: float = 0.19
-    margin: float = 0.15
-    clarify: float = 0.19
+    # Thresholds on the confidence (a probability): answer when the best candidate reaches ``answer``
+    # and leads the runner-up by ``margin``; clarify when two or three candidates within ``margin`` of
+    # each other reach ``clarify``.  The service does not use one fixed set: it blends the general
+    # thresholds below with the knowledge base's own self-calibration (calibrate.kb_thresholds).
+    answer: float = 0.36
+    margin: float = 0.0
+    clarify: float = 0.36
+
+
+# General thresholds per mode, fitted on faq-dev with the weights above (calibrate.fit: maximise
+# decision accuracy s.t. answered precision >= 0.92, false answers on null queries <= 0.10, clarify
+# rate <= 0.10).
+GENERAL_THRESHOLDS = {"semantic": Thresholds(0.36, 0.0, 0.36), "lexical": Thresholds(0.43, 0.0, 0.43)}
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,44 @@ class MatchResult:
     candidates: tuple[Candidate, ...]
     score: float
     reason: str
+    # For a clarify: one short title per candidate (<= TITLE_MAX characters, a WhatsApp list row), in the
+    # candidates' order; the channel adds "none of these: ask an expert" as the last choice.
+    titles: tuple[str, ...] = ()
+
+
+TITLE_MAX = 24   # WhatsApp list-row titles are cut at 24 characters
+_TITLE_LEAD = re.compile(r"^(how (do|can|should) (i|we)|what (should|can) (i|we) do (when|if|about)|"
+                         r"what is the best way to|how to|can i|should i)\s+", re.I)
+
+
+def _shorten(text: str) -> str:
+    title = _TITLE_LEAD.sub("", text.strip()).rstrip("?. ")
+    title = title[:1].upper() + title[1:]
+    if len(title) <= TITLE_MAX:
+        return title
+    cut = title[:TITLE_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:-")
+    return (cut or title[:TITLE_MAX - 1]) + "…"
+
+
+def short_title(entry: FaqEntry, taken: frozenset[str] = frozenset()) -> str:
+    """A list title for the FAQ: its ``title`` field when the content has one, else its first question
+    without the leading "How do I ..." and cut at a word boundary; the next phrasing when that title is
+    already ``taken`` by another option (near-duplicate FAQs)."""
+    own = (getattr(entry, "title", None) or "").strip()
+    choices = ([own] if own else []) + list(entry.questions or (entry.id,))
+    for text in choices:
+        title = _shorten(text) if text is not own else own[:TITLE_MAX]
+        if title not in taken:
+            return title
+    base = _shorten(choices[0])[:TITLE_MAX - 4]
+    return next(f"{base} ({n})" for n in range(2, 10) if f"{base} ({n})" not in taken)
+
+
+def clarify_titles(entries: Sequence[FaqEntry]) -> tuple[str, ...]:
+    titles: list[str] = []
+    for entry in entries:
+        titles.append(short_title(entry, frozenset(titles)))
+    return tuple(titles)
 
 
 @dataclass(frozen=True)
@@ -185,16 +232,61 @@ def confidence(features: Sequence[float], weights: Sequence[float]) -> float:
     return _sigmoid(weights[0] + sum(w * f for w, f in zip(weights[1:], features)))
 
 
+@dataclass(frozen=True)
+class KbReference:
+    """How this knowledge base's own phrasings score against it: the scale every feature is read on."""
+    lex_floor: float = 0.2
+    lex_spread: float = 0.5
+    sem_floor: float = 0.9
+    sem_spread: float = 0.3
+
+
 class Matcher:
     def __init__(self, entries: Sequence[FaqEntry], thresholds: Thresholds | None = None,
-                 weights: Sequence[float] | None = None):
+                 weights: Sequence[float] | None = None, semantic=None):
+        """``semantic``: a knowledge_base.semantic.SemanticIndex over the same entries, or None."""
         self.entries = list(entries)
         self.entries_by_id = {e.id: e for e in self.entries}
-        self.thresholds = thresholds or Thresholds()
-        self.weights = tuple(weights or CONFIDENCE_WEIGHTS)
+        self.semantic = semantic
+        self.mode = "semantic" if semantic is not None else "lexical"
+        self.thresholds = thresholds or GENERAL_THRESHOLDS[self.mode]
+        self.weights = tuple(weights or CONFIDENCE_WEIGHTS[self.mode])
         self._admin = load_lexicon().admin_hr
         self._build_words()
         self._build_chars()
+        self.reference = self._kb_reference()
+
+    def with_thresholds(self, thresholds: Thresholds) -> "Matcher":
+        """The same indexes deciding with other thresholds (a shallow copy: nothing is rebuilt)."""
+        other = copy.copy(self)
+        other.thresholds = thresholds
+        return other
+
+    def _kb_reference(self) -> KbReference:
+        """Score every listed question against the KB: the median best score on another FAQ is the
+        floor, the median score on its own FAQ the ceiling (one pass, ~2 ms per question)."""
+        if len(self.entries) < 2:
+            return KbReference()
+        own, other, sem_own, sem_other = [], [], [], []
+        for i, qs in enumerate(self._questions):
+            for q in qs:
+                tokens = list(dict.fromkeys(q))
+                if not tokens:
+                    continue
+                ranked = dict(self._combined(tokens, self._token_credits(tokens), [i])[0])
+                own.append(ranked.get(i, 0.0))
+                other.append(max((v for k, v in ranked.items() if k != i), default=0.0))
+        if self.semantic is not None:
+            sims = self.semantic.question_scores()
+            for i, row in sims:
+                sem_own.append(float(row[i]))
+                sem_other.append(float(np.max(np.delete(row, i))))
+        lex_floor = float(np.median(other)) if other else 0.2
+        lex_spread = max(float(np.median(own)) - lex_floor, 0.05) if own else 0.5
+        if sem_own:
+            sem_floor = float(np.median(sem_other))
+            return KbReference(lex_floor, lex_spread, sem_floor, max(float(np.median(sem_own)) - sem_floor, 0.02))
+        return KbReference(lex_floor, lex_spread)
 
     # ------------------------------------------------------------------ index building
 
@@ -423,8 +515,17 @@ class Matcher:
             if w_known > 0:
                 m = min(CLAUSE_TOP, n)
                 extra.update(np.argpartition(-total, m - 1)[:m].tolist())
+        sem = self.semantic.scores(text) if self.semantic is not None else None
+        if sem is not None:
+            m = min(SEM_POOL, n)
+            extra.update(np.argpartition(-sem, m - 1)[:m].tolist())
         ranked, _ = self._combined(tokens, credits, sorted(extra))
         pool = ranked[:POOL]
+        if sem is not None:
+            pool_ids = {i for i, _ in pool}
+            sem_top = sorted(np.argpartition(-sem, min(SEM_POOL, n) - 1)[:min(SEM_POOL, n)].tolist(),
+                             key=lambda i: -sem[i])
+            pool += [(i, sc) for i, sc in ranked if i in set(sem_top) - pool_ids]
         if not pool:
             return []
         ids = [i for i, _ in pool]
@@ -449,16 +550,36 @@ class Matcher:
             kept = [t for ct, r in zip(clauses, roles) if r != "context" for t in ct]
             if kept and len(kept) < sum(map(len, clauses)):
                 core = best([list(dict.fromkeys(kept))])
-        feats = {"score": base, "cscore": cscore, "core": core,
-                 "nclause": dict.fromkeys(ids, math.log(len(clauses)))}
+        ref = self.reference
+        lex_top = max(ids, key=lambda i: (base[i], -i))
+        roman = 1.0 if detect_language(text) == "roman-ur" else 0.0
+        nclause = math.log(len(clauses))
+        if sem is not None:
+            sem_order = np.argsort(-sem)
+            sem_first, sem_second = int(sem_order[0]), (int(sem_order[1]) if n > 1 else int(sem_order[0]))
         admin = set(tokens) & self._admin
         cues = cue_categories(text)
         # An FAQ about transfers answers "how do I apply"; "when will my transfer come" asks
         # about one teacher's case, which only a person can look up, whatever FAQ ranks first.
         own_case = bool(admin) and asks_case_status(text)
-        return [PoolEntry(self.entries[i].id, tuple(round(feats[f][i], 5) for f in FEATURES),
-                          bool(admin) and (own_case or not admin <= self._qsets[i]), bool(cues - self._cues[i]))
-                for i, sc in pool]
+        out = []
+        for i in ids:
+            runner_up = max((base[j] for j in ids if j != i), default=ref.lex_floor)
+            feats = {"lex": (base[i] - ref.lex_floor) / ref.lex_spread,
+                     "cscore": (cscore[i] - ref.lex_floor) / ref.lex_spread,
+                     "core": (core[i] - ref.lex_floor) / ref.lex_spread,
+                     "lex_margin": (base[i] - runner_up) / ref.lex_spread,
+                     "sem": 0.0, "sem_margin": 0.0, "agree": 0.0,
+                     "nclause": nclause, "roman": roman}
+            if sem is not None:
+                other = sem[sem_second] if i == sem_first else sem[sem_first]
+                feats["sem"] = (float(sem[i]) - ref.sem_floor) / ref.sem_spread
+                feats["sem_margin"] = (float(sem[i]) - float(other)) / ref.sem_spread
+                feats["agree"] = 1.0 if i == lex_top == sem_first else 0.0
+            out.append(PoolEntry(self.entries[i].id, tuple(round(feats[f], 5) for f in FEATURES),
+                                 bool(admin) and (own_case or not admin <= self._qsets[i]),
+                                 bool(cues - self._cues[i])))
+        return out
 
     # ------------------------------------------------------------------ decision
 
@@ -469,7 +590,10 @@ class Matcher:
         return rescore(Ranking(text, bool(tokens), (), False, pool), self.weights)
 
     def match(self, text: str) -> MatchResult:
-        return decide(self.rank(text), self.thresholds)
+        result = decide(self.rank(text), self.thresholds)
+        if result.decision == "clarify":
+            result = replace(result, titles=clarify_titles([self.entries_by_id[c.faq_id] for c in result.candidates]))
+        return result
 
 
 @dataclass(frozen=True)

@@ -268,3 +268,21 @@ def test_district_top_needs_for_the_lesson_chooser(rt):
         top = service.district_top_needs(session, "Lahore", now=datetime(2025, 3, 16, 12), weeks=1)
     # Lahore this week: numeracy 4 teachers (+25%), literacy 3 ("new"), assessment 2; no suppression here.
     assert top[0] == "numeracy" and set(top) == {"numeracy", "literacy", "assessment"}
+
+
+def test_escalated_question_waits_for_the_experts_tag_when_its_nearest_faq_is_not_close(rt):
+    with rt.db.session_scope() as session:
+        teacher, message = _teacher_and_message(session, "Mera transfer kab hoga")
+        hr = MatchResult(query="Mera transfer kab hoga", decision="escalate", faq_id=None, score=0.6,
+                         reason="admin-hr", candidates=(Candidate("plant-experiment", 0.6),))
+        row = store.record_interaction(session, rt, teacher=teacher, inbound=message, route="escalated",
+                                       match=hr, language="roman-ur")
+        assert (row.area, row.coding_source) == ("", "awaiting")
+        teacher2, message2 = _teacher_and_message(session, "something far from every FAQ", phone="+923007654321")
+        far = MatchResult(query="q", decision="escalate", faq_id=None, score=0.01, reason="low-score",
+                          candidates=(Candidate("plant-experiment", 0.01),))
+        row2 = store.record_interaction(session, rt, teacher=teacher2, inbound=message2, route="escalated",
+                                        match=far, language="en")
+        assert (row2.area, row2.coding_source) == ("", "awaiting")
+        store.set_taxonomy(session, row2.id, "inclusive-education")
+        assert (row2.area, row2.coding_source) == ("inclusive-education", "expert")

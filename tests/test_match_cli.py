@@ -75,3 +75,27 @@ def test_eval_and_calibrate_print_figures(cli, kb, tmp_path):
 
 def test_shipped_dir_is_package_faqs():
     assert SHIPPED_FAQ_DIR.name == "faqs" and SHIPPED_FAQ_DIR.parent.name == "knowledge_base"
+
+
+def test_calibrate_without_queries_prints_the_self_calibrated_thresholds(cli, kb):
+    res = CliRunner().invoke(cli, ["calibrate", "--kb", str(kb)])
+    assert res.exit_code == 0, res.output
+    assert "self-calibrated  answer" in res.output and "used (mean)" in res.output
+    assert "probes from the knowledge base's own phrasings" in res.output
+
+
+def test_learn_prints_the_decision_before_learning_and_then_answers_the_learned_wording(cli, kb):
+    wording = "zorblat quimble frass again today"   # no FAQ word: only learning can place it
+    lines = [{"query": wording, "expected": "noisy-class"}, {"query": wording, "expected": "noisy-class"},
+             {"query": "biryani recipe please", "expected": None}]
+    res = CliRunner().invoke(cli, ["match", "--kb", str(kb), "--learn"],
+                             input="\n".join(json.dumps(r) for r in lines) + "\nnot json\n")
+    assert res.exit_code == 0, res.output
+    out = [json.loads(line) for line in res.output.splitlines() if line.startswith("{")]
+    assert len(out) == 3
+    assert all(set(o) == {"query", "decision", "faq_id", "candidates", "score"} for o in out)
+    assert out[0]["faq_id"] != "noisy-class"          # decided before learning from that line
+    assert out[1]["decision"] == "answer" and out[1]["faq_id"] == "noisy-class"
+    assert out[2]["decision"] == "escalate"
+    assert "line 4: needs a JSON object" in res.output
+    assert wording not in (kb / "a.yaml").read_text(encoding="utf-8")   # files untouched

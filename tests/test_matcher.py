@@ -62,7 +62,7 @@ def test_greeting_only_is_empty(matcher):
 
 def test_clarifies_between_near_duplicates(matcher):
     # Scores are probabilities now: near-duplicates both sit close to 1, so margins are small.
-    r = Matcher(matcher.entries, Thresholds(answer=0.5, margin=0.02, clarify=0.3)).match(
+    r = Matcher(matcher.entries, Thresholds(answer=0.5, margin=0.05, clarify=0.3)).match(
         "teach circuits with battery and bulb")
     assert r.decision == "clarify" and r.faq_id is None
     assert {c.faq_id for c in r.candidates} == {"circuits-a", "circuits-b"}
@@ -139,6 +139,30 @@ def test_context_sentences_do_not_sink_a_long_message(matcher):
     pool = matcher.rank(text).pool
     from knowledge_base.matcher import FEATURES
     best = next(p for p in pool if p.faq_id == "times-tables").features
-    assert best[FEATURES.index("core")] >= best[FEATURES.index("score")]
+    assert best[FEATURES.index("core")] >= best[FEATURES.index("lex")]
     assert best[FEATURES.index("nclause")] > 0
     assert all(p.features[FEATURES.index("nclause")] == 0 for p in matcher.rank("times tables").pool)
+
+
+def test_clarify_offers_short_titles_for_a_whatsapp_list(matcher):
+    r = Matcher(matcher.entries, Thresholds(answer=0.5, margin=0.05, clarify=0.3)).match(
+        "teach circuits with battery and bulb")
+    assert r.decision == "clarify" and len(r.titles) == len(r.candidates) >= 2
+    assert all(0 < len(t) <= 24 for t in r.titles) and len(set(r.titles)) == len(r.titles)
+
+
+def test_short_title_prefers_the_content_title_and_cuts_at_a_word():
+    from dataclasses import dataclass
+
+    from knowledge_base.matcher import short_title
+
+    long = entries_from_dicts([{"id": "x", "topic": "t", "answer": "a",
+                                "questions": ["How do I keep a very large multigrade class busy and learning?"]}])[0]
+    assert short_title(long) == "Keep a very large…" and len(short_title(long)) <= 24
+
+    @dataclass(frozen=True)
+    class Titled:
+        title: str
+        questions: tuple = ("ignored",)
+        id: str = "y"
+    assert short_title(Titled("Noisy class")) == "Noisy class"
