@@ -91,6 +91,8 @@ def init_limiter(app: Flask, settings) -> None:
 
     @app.errorhandler(429)
     def too_many_attempts(exc):
+        if request.endpoint != "auth.login":
+            return exc  # only the login form is throttled here; anything else keeps the plain 429
         # Retry-After is added by Flask-Limiter (headers_enabled); the page says it in words too.
         message = "Too many failed attempts. Wait a few minutes, then try again."
         return render_template("login.html", error=message), 429
