@@ -19,7 +19,7 @@ from workers.cpd_jobs import push_due_lessons
 
 # --- the loader ---------------------------------------------------------------------------------------------
 
-TEXT = {"en": "Some text.", "ur": "کچھ متن۔"}
+TEXT = {"en": "Some text.", "ur": "کچھ متن۔", "roman-ur": "Kuch text."}
 
 
 def options(*names):
