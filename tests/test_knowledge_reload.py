@@ -1,6 +1,7 @@
 """The live knowledge base reloads edited files without a restart and keeps serving the last good one."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -8,6 +9,8 @@ import time
 import pytest
 
 from helpdesk.knowledge import KnowledgeHolder
+from knowledge_base.calibrate import blend
+from knowledge_base.matcher import GENERAL_THRESHOLDS, Thresholds
 
 TEST_KB = os.path.join(os.path.dirname(__file__), "fixtures", "kb")
 
@@ -54,3 +57,18 @@ def test_a_broken_file_is_reported_and_the_last_good_knowledge_base_keeps_servin
     (kb_dir / "wellbeing.yaml").write_text(NEW_FAQ, encoding="utf-8")
     touch_later(kb_dir / "wellbeing.yaml")
     assert "chalk-dust" in holder.matcher().entries_by_id and holder.last_error is None
+
+
+def test_each_version_calibrates_its_own_thresholds_and_keeps_them_on_disk(kb_dir, tmp_path):
+    cache = tmp_path / "cache"
+    holder = KnowledgeHolder(kb_dir, check_every=0, semantic=False, cache_dir=cache, calibrate_in_background=False)
+    matcher = holder.matcher()
+    assert holder.calibrated.is_set() and matcher.mode == "lexical"
+    saved = list(cache.glob("thresholds-*.json"))
+    assert len(saved) == 1
+    own = json.loads(saved[0].read_text(encoding="utf-8"))["own"]
+    assert matcher.thresholds == blend(GENERAL_THRESHOLDS["lexical"], Thresholds(**own))
+    (kb_dir / "new.yaml").write_text(NEW_FAQ, encoding="utf-8")
+    time.sleep(0.01)
+    assert "chalk-dust" in holder.matcher().entries_by_id
+    assert len(list(cache.glob("thresholds-*.json"))) == 2     # the new version calibrated itself
