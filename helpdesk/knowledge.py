@@ -3,9 +3,10 @@
 It reloads when a file changes or an FAQ is approved, without a restart; a bad file is logged with
 its file, entry and field, and the last good knowledge base keeps serving.  On every new version the
 knowledge base calibrates its own thresholds (knowledge_base.calibrate.kb_thresholds: a few matcher
-builds over its own phrasings, seconds to a minute).  That runs on a background thread; until it is
-done the new version answers with the general thresholds, and the result is kept on disk by a hash
-of the content, so a restart or another worker reuses it.
+builds over its own phrasings, seconds to minutes) and the semantic matcher is built (embedding new
+texts).  That runs on a background thread; until it is done the new version answers with the lexical
+matcher and general thresholds.  Vectors and thresholds are kept on disk by a hash of the content, so a
+restart or another worker reuses them.
 """
 from __future__ import annotations
 
@@ -90,11 +91,12 @@ class KnowledgeHolder:
             log.error("knowledge base not reloaded, keeping the last good one: %s", exc)
             self._fingerprint = fingerprint  # do not retry the same broken files on every message
             return
-        build = self.builder()
-        self._matcher = build(entries)
+        # The lexical matcher builds in about a second; the semantic one may first have to embed every
+        # text (minutes for a new knowledge base), so it is built with the calibration and swapped in.
+        self._matcher = MatcherBuilder(None)(entries)
         self._fingerprint = fingerprint
         self.last_error = None
-        log.info("knowledge base loaded: %d FAQs from %s (%s signal)", len(entries), self.directory, build.mode)
+        log.info("knowledge base loaded: %d FAQs from %s", len(entries), self.directory)
         self.calibrated.clear()
         if self.calibrate_in_background:
             threading.Thread(target=self._calibrate, args=(self._matcher,), daemon=True,
@@ -107,18 +109,22 @@ class KnowledgeHolder:
             self._builder = MatcherBuilder(load_embedder() if self._semantic else None, self._cache_dir)
         return self._builder
 
-    def _calibrate(self, matcher: Matcher) -> None:
+    def _calibrate(self, first: Matcher) -> None:
+        """Build the matcher the service should use (semantic when the model is there) with this version's
+        own thresholds, and swap it in unless a newer version replaced ``first`` meanwhile."""
+        build = self.builder()
         try:
-            thresholds, own, _ = kb_thresholds(matcher.entries, self.builder())
-        except Exception:   # a calibration bug must not take the matcher down: general thresholds stay
-            log.exception("knowledge base self-calibration failed; keeping the general thresholds")
+            thresholds, own, _ = kb_thresholds(first.entries, build)
+            final = build(first.entries, thresholds=thresholds)
+        except Exception:   # a calibration bug must not take the matcher down: the lexical one stays
+            log.exception("knowledge base calibration failed; keeping the lexical matcher and general thresholds")
             return
         with self._lock:
-            if self._matcher is matcher:   # not replaced by a newer version meanwhile
-                self._matcher = matcher.with_thresholds(thresholds)
+            if self._matcher is first:
+                self._matcher = final
                 self.calibrated.set()
-        log.info("knowledge base calibrated: answer >= %.3f, margin %.3f (self-calibrated %.3f)",
-                 thresholds.answer, thresholds.margin, own.answer)
+        log.info("knowledge base calibrated (%s signal): answer >= %.3f, margin %.3f (self-calibrated %.3f)",
+                 build.mode, thresholds.answer, thresholds.margin, own.answer)
 
     def _merge_database_entries(self, entries: list[FaqEntry]) -> list[FaqEntry]:
         if self.db is None:
