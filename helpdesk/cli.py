@@ -159,11 +159,16 @@ def kb() -> None:
 
 @kb.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--lessons", "lessons_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The CPD lessons directory to check (default: the shipped lessons).")
 @click.option("--strict", is_flag=True,
-              help="Shipped-content rules: en, ur and roman-ur in answer and short, and a review record.")
-def kb_check(directory: Path | None, strict: bool) -> None:
-    """Validate a knowledge-base directory (default: the shipped one) and list entries awaiting review."""
+              help="Shipped-content rules: en, ur and roman-ur in answer and short, and a review record "
+                   "on every FAQ and lesson.")
+def kb_check(directory: Path | None, lessons_dir: Path | None, strict: bool) -> None:
+    """Validate a knowledge-base directory (default: the shipped one) and the lessons, and list what awaits
+    review."""
     from helpdesk.knowledge import shipped_faq_dir
+    from knowledge_base.lessons import LESSONS_DIR, LessonError, load_lessons, taxonomy_slugs
     from knowledge_base.loader import KnowledgeBaseError, load_directory
 
     try:
@@ -173,11 +178,25 @@ def kb_check(directory: Path | None, strict: bool) -> None:
         sys.exit(2)
     click.echo(f"{len(entries)} FAQs OK")
     for status, heading in (("unreviewed", "no review record"), ("draft", "draft review only")):
-        waiting = [e for e in entries if e.review_status == status]
-        if waiting:
-            click.echo(f"{len(waiting)} {heading}:")
-            for e in waiting:
-                click.echo(f"  {e.id} ({Path(e.source).name})")
+        _list_awaiting_review([e for e in entries if e.review_status == status], heading)
+    try:
+        areas, subjects, grades = taxonomy_slugs()
+        lessons = load_lessons(lessons_dir or LESSONS_DIR, areas=areas, subjects=subjects, grades=grades,
+                               strict=strict)
+    except LessonError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"{len(lessons)} lessons OK")
+    for status, heading in (("unreviewed", "lessons with no review record"),
+                            ("draft", "lessons with a draft review only")):
+        _list_awaiting_review([lesson for lesson in lessons if lesson.review_status == status], heading)
+
+
+def _list_awaiting_review(items, heading: str) -> None:
+    if items:
+        click.echo(f"{len(items)} {heading}:")
+        for item in items:
+            click.echo(f"  {item.id} ({Path(item.source).name})")
 
 
 @kb.command("export")

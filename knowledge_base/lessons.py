@@ -2,10 +2,15 @@
 
 Pure: no Flask, database or network. The valid taxonomy slugs are arguments, so this module does not depend on
 `taxonomy.yaml`; `taxonomy_slugs()` reads them from that file for callers that want the shipped taxonomy.
+
+Review record: `reviewed_by` and `reviewed_on` (ISO date), together or not at all, by the same rule as the FAQ
+loader. `strict=True` (`helpdesk kb check --strict` and the shipped-lesson tests) requires one; a programme's own
+lessons may leave it out and are then listed as unreviewed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -13,6 +18,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 import yaml
+
+# One review rule for FAQs and lessons, so `kb check` and content editors meet the same messages for both.
+from knowledge_base.loader import DRAFT_REVIEW_MARK
+from knowledge_base.loader import _review as _review_record
 
 KB_DIR = Path(__file__).parent
 LESSONS_DIR = KB_DIR / "lessons"
@@ -36,7 +45,7 @@ MAX_SMS_CHARS = {"en": 320, "ur": 200, "roman-ur": 300}
 TEXT_FIELDS = ("title", "activity", "materials", "reflection", "sms")
 REQUIRED_FIELDS = ("id", "title", "area", "subjects", "grades", "minutes", "level", "parts", *TEXT_FIELDS[1:],
                    "check")
-OPTIONAL_FIELDS = ("requires",)
+OPTIONAL_FIELDS = ("requires", "reviewed_by", "reviewed_on")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 # The journey through a teaching area, in order: foundation lessons need nothing, a practice lesson builds on
@@ -81,6 +90,15 @@ class Lesson:
     level: str = LEVELS[0]
     requires: tuple[str, ...] = ()
     check: tuple[CheckQuestion, ...] = ()
+    reviewed_by: str | None = None
+    reviewed_on: dt.date | None = None
+
+    @property
+    def review_status(self) -> str:
+        """'unreviewed', 'draft' (a first pass recorded as such) or 'reviewed', as for an FAQ."""
+        if not self.reviewed_by:
+            return "unreviewed"
+        return "draft" if DRAFT_REVIEW_MARK in self.reviewed_by.lower() else "reviewed"
 
     def text(self, field: str, lang: str = DEFAULT_LANG) -> str | tuple[str, ...]:
         """The field in `lang`, falling back to English; `parts` gives one string per message."""
@@ -128,10 +146,12 @@ def load_lessons(
     areas: Iterable[str] | None = None,
     subjects: Iterable[str] | None = None,
     grades: Iterable[str] | None = None,
+    strict: bool = False,
 ) -> list[Lesson]:
     """Every lesson in `path` (a directory of *.yaml, read in name order, or one file).
 
-    Slugs are checked against `areas`, `subjects` and `grades` only when those sets are given.
+    Slugs are checked against `areas`, `subjects` and `grades` only when those sets are given; `strict` (shipped
+    lessons) also requires every lesson's review record.
     """
     path = Path(path)
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
@@ -145,7 +165,7 @@ def load_lessons(
     for file in files:
         source = _display(file)
         for number, raw in enumerate(_read_entries(file, source), start=1):
-            lesson = _parse(raw, source, number, valid)
+            lesson = _parse(raw, source, number, valid, strict)
             if lesson.id in seen:
                 first_file, first_number = seen[lesson.id]
                 raise LessonError(
@@ -255,7 +275,10 @@ def _slugs(section: object, source: str, key: str) -> set[str]:
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a repeated key: PyYAML keeps the last one silently, and a copied part whose
-    second `ur:` was not renamed would otherwise lose a translation without a word."""
+    second `ur:` was not renamed would otherwise lose a translation without a word.
+
+    Dates stay text: PyYAML raises a bare ValueError on `reviewed_on: 2026-13-01`, which could not name the
+    lesson; the review rule parses the text and names file, lesson and field."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -267,6 +290,9 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
 
 
 def _load_yaml(file: Path):
@@ -300,7 +326,8 @@ def _read_entries(file: Path, source: str) -> list[object]:
     return data["lessons"]
 
 
-def _parse(raw: object, source: str, number: int, valid: Mapping[str, frozenset[str] | None]) -> Lesson:
+def _parse(raw: object, source: str, number: int, valid: Mapping[str, frozenset[str] | None],
+           strict: bool = False) -> Lesson:
     entry = raw.get("id") if isinstance(raw, Mapping) and isinstance(raw.get("id"), str) else None
 
     def fail(field: str | None, message: str) -> LessonError:
@@ -363,6 +390,7 @@ def _parse(raw: object, source: str, number: int, valid: Mapping[str, frozenset[
     if len(set(requires)) != len(requires):
         raise fail("requires", f"repeats a lesson id: {requires!r}")
     check = _check(raw["check"], fail)
+    reviewed_by, reviewed_on = _review_record(raw, fail, strict)
 
     return Lesson(
         id=raw["id"],
@@ -380,6 +408,8 @@ def _parse(raw: object, source: str, number: int, valid: Mapping[str, frozenset[
         level=level,
         requires=tuple(requires),
         check=check,
+        reviewed_by=reviewed_by,
+        reviewed_on=reviewed_on,
     )
 
 
