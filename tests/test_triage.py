@@ -117,6 +117,12 @@ def test_saying_an_act_is_not_done_switches_it_off():
     assert triage("the teacher keeps beating the students").urgent
 
 
+def test_being_asked_to_hit_is_not_a_report_of_harm_but_a_reported_beating_beside_it_still_is():
+    assert not triage("My in-laws keep telling me to beat my pupils so they fear me, how do I reply?").urgent
+    assert not triage("Log kehte hain jo teacher maarta nahi woh kamzor hai, ammi ne bhi maarne ko kaha").urgent
+    assert triage("The owner canes the boys every morning and wants me to beat them as well").urgent
+
+
 def test_scores_rise_with_disclosure_cues():
     plain = triage("a boy hits his sister")
     disclosed = triage("a boy told me his father hits him every day")
