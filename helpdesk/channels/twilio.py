@@ -189,33 +189,29 @@ def split_message(text: str, limit: int) -> list[str]:
     text = text.strip()
     if len(text) <= limit:
         return [text]
-    parts: list[str] = []
-    current = ""
-    for paragraph in _PARAGRAPH_BREAK.split(text):
-        paragraph = paragraph.strip()
-        for piece in [paragraph] if len(paragraph) <= limit else _sentence_parts(paragraph, limit):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                parts.append(current)
-                current = piece
-    if current:
-        parts.append(current)
-    return [p for p in parts if p]
+    pieces = (piece for paragraph in _PARAGRAPH_BREAK.split(text) for piece in
+              ([paragraph.strip()] if len(paragraph.strip()) <= limit else _sentence_parts(paragraph.strip(), limit)))
+    return _pack(pieces, limit, "\n\n")
 
 
 def _sentence_parts(text: str, limit: int) -> list[str]:
+    pieces = (piece for sentence in _SENTENCE_END.split(text) for piece in _hard_wrap(sentence.strip(), limit))
+    return _pack(pieces, limit, " ")
+
+
+def _pack(pieces, limit: int, separator: str) -> list[str]:
+    """Join pieces (each within the limit) greedily into as few parts as fit, in order."""
     parts: list[str] = []
     current = ""
-    for sentence in _SENTENCE_END.split(text):
-        for piece in _hard_wrap(sentence.strip(), limit):
-            candidate = f"{current} {piece}".strip() if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                parts.append(current)
-                current = piece
+    for piece in pieces:
+        if not piece:
+            continue
+        candidate = f"{current}{separator}{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            parts.append(current)
+            current = piece
     if current:
         parts.append(current)
     return [p for p in parts if p]
