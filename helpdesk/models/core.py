@@ -93,6 +93,9 @@ class OutboundMessage(Base):
     lane: Mapped[str] = mapped_column(String(8), default="reply", server_default="reply")
     content_sid: Mapped[str | None] = mapped_column(String(64))
     content_variables: Mapped[dict | None] = mapped_column(JSON)
+    # A "choose one of these" message (helpdesk.channels.base.Choices.to_json): the channel renders it as
+    # WhatsApp buttons or a list inside the window, and `body` (the numbered text menu) everywhere else.
+    choices: Mapped[dict | None] = mapped_column(JSON)
     # pending -> sending -> accepted -> sent -> delivered -> read; or retrying, held, suppressed,
     # failed, undelivered, unknown (a timeout after the request may have reached Twilio).
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -153,3 +156,19 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime]
+
+
+class ContentTemplate(Base):
+    """A provider template the service needs (a WhatsApp Content template on Twilio), as last synced by
+    `helpdesk templates sync`: its SID and approval status, per template name and language."""
+    __tablename__ = "content_templates"
+    __table_args__ = (UniqueConstraint("name", "language", name="uq_content_template_name_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))        # e.g. "choices-quick-3", "answer-ready"
+    language: Mapped[str] = mapped_column(String(10))    # en | ur | roman-ur
+    sid: Mapped[str] = mapped_column(String(64))         # HX...
+    content_type: Mapped[str] = mapped_column(String(40))  # twilio/quick-reply, twilio/list-picker, twilio/text
+    definition_hash: Mapped[str] = mapped_column(String(64))  # what we last sent: changed -> update
+    approval_status: Mapped[str | None] = mapped_column(String(30))  # WhatsApp: approved, pending, rejected...
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
