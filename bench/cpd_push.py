@@ -118,7 +118,7 @@ def seed(rt, count: int, due_at, rng: random.Random) -> None:
 
 
 def bench_push(database_url: str, teachers: int, data_dir: Path) -> dict:
-    from helpdesk import cpd
+    from helpdesk.cpd import subscriptions as cpd
     from helpdesk.models import OutboundMessage, utcnow
     from workers.cpd_jobs import push_due_lessons
 

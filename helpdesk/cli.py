@@ -285,9 +285,9 @@ def _register_optional_commands() -> None:
     main.add_command(match_command)
     main.add_command(calibrate_command)
     main.add_command(report_command)
-    from helpdesk.cpd_commands import cpd as cpd_group; main.add_command(cpd_group)  # noqa: E702
-    from helpdesk.expert_commands import experts_command; main.add_command(experts_command)  # noqa: E702
-    from helpdesk.triage_commands import triage_command; main.add_command(triage_command)  # noqa: E702
+    from helpdesk.cpd.cli import cpd as cpd_group; main.add_command(cpd_group)  # noqa: E702
+    from helpdesk.experts.cli import experts_command; main.add_command(experts_command)  # noqa: E702
+    from helpdesk.safeguarding.cli import triage_command; main.add_command(triage_command)  # noqa: E702
 
 
 _register_optional_commands()

@@ -22,8 +22,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from helpdesk import content, lesson_check
-from helpdesk.triage import Triage, combine, triage
+from helpdesk import content
+from helpdesk.cpd import lesson_check
+from helpdesk.safeguarding.triage import Triage, combine, triage
 from knowledge_base.normalize import analyze, detect_language
 
 ONBOARDING_STEPS = ("name", "role", "school_level", "subjects", "district", "school_type")
@@ -38,7 +39,7 @@ STATE_TTL_MINUTES = {
     "awaiting_lang": 60,
     "awaiting_expert_question": 60,
     "awaiting_delete_confirm": 15,
-    "cpd_check": 72 * 60,  # set by helpdesk.cpd, which asks the questions (cpd.CHECK_TTL)
+    "cpd_check": 72 * 60,  # set by helpdesk.cpd.subscriptions, which asks the questions (cpd.CHECK_TTL)
 }
 NAME_MAX_WORDS = 4
 NAME_PREFIXES = ("my name is ", "i am ", "im ", "this is ", "mera naam ", "mera nam ", "name ", "naam ",

@@ -42,8 +42,7 @@ class Database:
             session.close()
 
     def create_all(self) -> None:
-        from helpdesk import models  # noqa: F401  (registers the tables)
-
+        register_tables()
         Base.metadata.create_all(self.engine)
 
     def dispose(self) -> None:
@@ -73,6 +72,12 @@ def _make_engine(url: str, echo: bool) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args)
 
 
+def register_tables() -> None:
+    """Import every module that defines tables, so Base.metadata knows them all (create_all, Alembic)."""
+    import analytics.models  # noqa: F401
+    import helpdesk.models  # noqa: F401
+
+
 # --- jobs that run once the transaction that asked for them has committed -------------------------
 
 def enqueue_after_commit(session: Session, func_path: str, *args, job_id: str | None = None,
@@ -80,23 +85,42 @@ def enqueue_after_commit(session: Session, func_path: str, *args, job_id: str | 
     session.info.setdefault("after_commit_jobs", []).append((func_path, args, job_id, delay, queue))
 
 
+def enqueue_many_after_commit(session: Session, func_path: str, calls: list[tuple[tuple, str | None]],
+                              queue: str = "default") -> None:
+    """Many calls of one job at once (the CPD push's sends): `calls` is [(args, job_id)], enqueued together
+    (one round trip to Redis per batch) after commit, in order."""
+    session.info.setdefault("after_commit_many", []).append((func_path, calls, queue))
+
+
 _dispatcher: Callable[[str, tuple, str | None, float, str], None] | None = None
+_many_dispatcher: Callable[[str, list, str], None] | None = None
 
 
-def set_job_dispatcher(dispatch: Callable[[str, tuple, str | None, float, str], None] | None) -> None:
-    global _dispatcher
+def set_job_dispatcher(dispatch: Callable[[str, tuple, str | None, float, str], None] | None,
+                       dispatch_many: Callable[[str, list, str], None] | None = None) -> None:
+    """The runtime installs how after-commit jobs reach its queue; without one (a bare script) they are dropped."""
+    global _dispatcher, _many_dispatcher
     _dispatcher = dispatch
+    _many_dispatcher = dispatch_many
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit_jobs(session: Session) -> None:
     jobs = session.info.pop("after_commit_jobs", [])
+    batches = session.info.pop("after_commit_many", [])
     if _dispatcher is None:
         return
     for func_path, args, job_id, delay, queue in jobs:
         _dispatcher(func_path, args, job_id, delay, queue)
+    for func_path, calls, queue in batches:
+        if _many_dispatcher is not None:
+            _many_dispatcher(func_path, calls, queue)
+        else:
+            for args, job_id in calls:
+                _dispatcher(func_path, args, job_id, 0.0, queue)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_jobs_on_rollback(session: Session) -> None:
     session.info.pop("after_commit_jobs", None)
+    session.info.pop("after_commit_many", None)

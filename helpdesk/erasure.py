@@ -28,7 +28,7 @@ from helpdesk.models import (Certificate, Expert, FaqProposal, FaqRecord, Inboun
 
 log = logging.getLogger(__name__)
 
-FINISH_ERASURE_JOB = "helpdesk.erasure.finish_erasure"
+FINISH_ERASURE_JOB = "workers.teacher_jobs.finish_erasure"
 # The DELETE MY DATA confirmation still needs the number to be delivered; the number is scrubbed from it
 # (and from anything else still in flight) this long afterwards.
 FINISH_ERASURE_AFTER = 300
@@ -86,7 +86,7 @@ def _erase_messages(session: Session, teacher: Teacher, phone: str, tombstone: s
 
 def _erase_expert_traffic(session: Session, ticket_ids: list[int]) -> None:
     """Notices to experts quoted the question and follow-ups; their `#123 answer` replies hold the answer."""
-    from helpdesk.tickets import parse_command
+    from helpdesk.experts.tickets import parse_command
 
     # Not yet sent: cancelled (the ticket it is about is gone). The claim in the sender is a conditional
     # UPDATE on these statuses, so a notice is either cancelled here or sent, never both.
@@ -131,7 +131,7 @@ def _erase_faq_proposals(session: Session, rt, ticket_ids: list[int]) -> None:
         record = session.scalars(select(FaqRecord).where(FaqRecord.faq_id == proposal.faq_id)).first()
         if record is not None:
             record.data = _without_questions(record.data, wordings)
-            from helpdesk.faq_review import _invalidate_after_commit
+            from helpdesk.experts.faq_review import _invalidate_after_commit
 
             _invalidate_after_commit(session, rt)
 
@@ -155,33 +155,29 @@ def _erase_tickets(session: Session, ticket_ids: list[int]) -> None:
     session.execute(update(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids)).values(detail=""))
 
 
-def finish_erasure(teacher_id: int) -> None:
-    """Job: the deletion confirmation has gone; take the number off it (and anything else sent since)."""
-    from helpdesk.runtime import current
-
-    rt = current()
-    with rt.db.session_scope() as session:
-        teacher = session.get(Teacher, teacher_id)
-        if teacher is None or teacher.deleted_at is None:
-            return
-        ticket_ids = list(session.scalars(select(Ticket.id).where(Ticket.teacher_id == teacher_id)))
-        about_teacher = or_(OutboundMessage.teacher_id == teacher_id, OutboundMessage.ticket_id.in_(ticket_ids))
-        left = session.execute(
-            update(OutboundMessage)
-            .where(about_teacher, OutboundMessage.status.notin_(IN_FLIGHT),
-                   or_(OutboundMessage.body != "", OutboundMessage.content_variables.is_not(None),
-                       OutboundMessage.error_message.is_not(None)))
-            .values(body="", content_variables=None, error_message=None)
-        ).rowcount
-        session.execute(
-            update(OutboundMessage).where(OutboundMessage.teacher_id == teacher_id,
-                                          OutboundMessage.status.notin_(IN_FLIGHT),
-                                          OutboundMessage.to_address != teacher.phone)
-            .values(to_address=teacher.phone)
-        )
-        still_sending = session.scalar(
-            select(OutboundMessage.id).where(about_teacher, OutboundMessage.status.in_(IN_FLIGHT)).limit(1)
-        )
-        if still_sending is not None:
-            rt.enqueue(FINISH_ERASURE_JOB, teacher_id, delay=FINISH_ERASURE_AFTER)
-        log.info("erasure of teacher %s finished (%d messages scrubbed)", teacher_id, left or 0)
+def scrub_sent_messages(session: Session, teacher_id: int) -> bool:
+    """After the deletion confirmation has gone, take the number off it (and anything else sent since).
+    True while some message about the teacher is still being sent (the job runs again later)."""
+    teacher = session.get(Teacher, teacher_id)
+    if teacher is None or teacher.deleted_at is None:
+        return False
+    ticket_ids = list(session.scalars(select(Ticket.id).where(Ticket.teacher_id == teacher_id)))
+    about_teacher = or_(OutboundMessage.teacher_id == teacher_id, OutboundMessage.ticket_id.in_(ticket_ids))
+    left = session.execute(
+        update(OutboundMessage)
+        .where(about_teacher, OutboundMessage.status.notin_(IN_FLIGHT),
+               or_(OutboundMessage.body != "", OutboundMessage.content_variables.is_not(None),
+                   OutboundMessage.error_message.is_not(None)))
+        .values(body="", content_variables=None, error_message=None)
+    ).rowcount
+    session.execute(
+        update(OutboundMessage).where(OutboundMessage.teacher_id == teacher_id,
+                                      OutboundMessage.status.notin_(IN_FLIGHT),
+                                      OutboundMessage.to_address != teacher.phone)
+        .values(to_address=teacher.phone)
+    )
+    still_sending = session.scalar(
+        select(OutboundMessage.id).where(about_teacher, OutboundMessage.status.in_(IN_FLIGHT)).limit(1)
+    )
+    log.info("erasure of teacher %s finished (%d messages scrubbed)", teacher_id, left or 0)
+    return still_sending is not None

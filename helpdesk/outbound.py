@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.channels.twilio import channel_limit, sms_segments, split_message
-from helpdesk.db import enqueue_after_commit
+from helpdesk.db import enqueue_after_commit, enqueue_many_after_commit
 from helpdesk.models import OutboundMessage, Teacher, utcnow
 
 WHATSAPP_WINDOW = timedelta(hours=24)
@@ -88,9 +88,6 @@ class MessageDraft:
     lane: str | None = None  # None: lane_for(kind)
 
 
-_BULK_SENDS = "after_commit_bulk_sends"
-
-
 def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[int]]:
     """queue_message for many messages at once (the CPD push): the same rows, parts and suppression, but one
     multi-row INSERT per part level instead of a flush per row, and the send jobs enqueued together after
@@ -129,9 +126,11 @@ def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[in
     session.flush()  # anything the caller added before (ORM objects) stays ahead of later reads, as before
     first_parts = [(row_ids[0], parts[0]["lane"]) for row_ids, parts in zip(ids, planned)
                    if parts and parts[0]["status"] == "pending"]
-    if first_parts:
-        # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
-        session.info.setdefault(_BULK_SENDS, []).extend(first_parts)
+    # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
+    for lane, queue in LANE_QUEUES.items():
+        calls = [((outbound_id,), f"out-{outbound_id}") for outbound_id, its_lane in first_parts if its_lane == lane]
+        if calls:
+            enqueue_many_after_commit(session, SEND_JOB, calls, queue=queue)
     return ids
 
 
@@ -146,30 +145,6 @@ def _insert_returning_ids(session: Session, values: list[dict]) -> list[int]:
         return sorted(connection.execute(insert(table).returning(table.c.id), values).scalars())
     return list(connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                    values).scalars())
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_bulk_sends(session: Session) -> None:
-    sends = session.info.pop(_BULK_SENDS, None)
-    if not sends:
-        return
-    from helpdesk import runtime
-
-    jobs = runtime.current().jobs
-    for lane, queue in LANE_QUEUES.items():
-        calls = [((outbound_id,), f"out-{outbound_id}") for outbound_id, its_lane in sends if its_lane == lane]
-        if not calls:
-            continue
-        if hasattr(jobs, "enqueue_many"):
-            jobs.enqueue_many(SEND_JOB, calls, queue=queue)
-        else:
-            for args, job_id in calls:
-                jobs.enqueue(SEND_JOB, *args, job_id=job_id, queue=queue)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_bulk_sends(session: Session) -> None:
-    session.info.pop(_BULK_SENDS, None)
 
 
 def _channel_of(address: str | None) -> str:

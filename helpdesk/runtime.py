@@ -33,6 +33,14 @@ class Runtime:
                 queue: str = "default") -> bool:
         return self.jobs.enqueue(func_path, *args, job_id=job_id, delay=delay, queue=queue)
 
+    def enqueue_many(self, func_path: str, calls: list[tuple[tuple, str | None]], queue: str = "default") -> None:
+        """[(args, job_id)] of one job: in one round trip where the queue can, else one by one."""
+        if hasattr(self.jobs, "enqueue_many"):
+            self.jobs.enqueue_many(func_path, calls, queue=queue)
+            return
+        for args, job_id in calls:
+            self.jobs.enqueue(func_path, *args, job_id=job_id, queue=queue)
+
 
 def make_redis(url: str):
     import redis
@@ -84,8 +92,10 @@ def install(runtime: Runtime) -> Runtime:
     global _current
     with _lock:
         _current = runtime
-        set_job_dispatcher(lambda func, args, job_id, delay, queue: runtime.enqueue(
-            func, *args, job_id=job_id, delay=delay, queue=queue))
+        set_job_dispatcher(
+            lambda func, args, job_id, delay, queue: runtime.enqueue(
+                func, *args, job_id=job_id, delay=delay, queue=queue),
+            lambda func, calls, queue: runtime.enqueue_many(func, calls, queue=queue))
     return runtime
 
 

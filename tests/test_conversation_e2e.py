@@ -361,7 +361,7 @@ def test_a_very_long_message_is_handled_and_the_reply_fits_the_channel(sms, rt, 
 # --------------------------------------------------------------------------- abuse and load
 
 def test_a_flood_is_throttled_politely_and_nothing_is_lost(make_app, database_url, twilio_api):
-    from helpdesk.dialogue import process_deferred
+    from workers.teacher_jobs import answer_deferred as process_deferred
 
     app = make_app(database_url, flood_messages_per_minute=3)
     rt = app.extensions["helpdesk"]
@@ -395,7 +395,7 @@ def test_blocked_numbers_are_ignored(sms, rt):
 
 
 def test_the_expert_answer_rating_goes_to_the_ticket(whatsapp, rt):
-    from helpdesk import tickets as ticket_module
+    from helpdesk.experts import tickets as ticket_module
 
     whatsapp.text("When will the transfer and posting orders for teachers be issued this year?")
     with rt.db.session_scope() as session:

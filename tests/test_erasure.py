@@ -47,8 +47,9 @@ def say(client, rt, body: str) -> None:
 
 
 def test_after_delete_my_data_no_table_holds_the_teachers_words_or_number(client, rt):
-    from helpdesk import cpd
-    from helpdesk.erasure import ERASED_LABEL, finish_erasure
+    from helpdesk.cpd import subscriptions as cpd
+    from helpdesk.erasure import ERASED_LABEL
+    from workers.teacher_jobs import finish_erasure
     from helpdesk.models import Certificate, Teacher, Ticket, TicketEvent, utcnow
     from analytics.models import Interaction
 
@@ -90,7 +91,7 @@ def test_after_delete_my_data_no_table_holds_the_teachers_words_or_number(client
 
 def test_an_expert_notice_not_yet_sent_is_cancelled_not_sent_later(make_app, database_url, twilio_api):
     """A notice still waiting to go (here: the send job never ran) must not deliver the question afterwards."""
-    from helpdesk import tickets
+    from helpdesk.experts import tickets
     from helpdesk.models import OutboundMessage, Teacher
     from support.experts import teacher_question
 

@@ -6,9 +6,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from helpdesk import models  # noqa: F401  (registers every table)
-from helpdesk.db import Base
+from helpdesk.db import Base, register_tables
 from helpdesk.migrate import alembic_config, upgrade
+
+register_tables()  # every table on Base.metadata
 
 
 def test_there_is_a_single_migration_head(sqlite_url):

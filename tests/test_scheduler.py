@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from helpdesk import cpd
+from helpdesk.cpd import subscriptions as cpd
 from helpdesk.models import LessonDelivery, Subscription, Teacher
 from workers.scheduler import RECURRING, SchedulerLease, build_scheduler, tick
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from helpdesk import tickets
+from helpdesk.experts import tickets
 from helpdesk.models import OutboundMessage, Teacher, utcnow
 from helpdesk.models.tickets import Ticket
 from support.experts import add_expert, open_ticket_for, sent_to

@@ -1,13 +1,13 @@
 """CPD push jobs. The scheduler enqueues `push_due_lessons` (with the time it fired for); that job enqueues
 one `push_batch` job per batch of due subscriptions (a job per batch, not per message: 100,000 teachers make
-200 jobs at the default batch of 500). Each batch claims its subscriptions itself (helpdesk.cpd.push_batch).
+200 jobs at the default batch of 500). Each batch claims its subscriptions itself (helpdesk.cpd.subscriptions.push_batch).
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from helpdesk import cpd
+from helpdesk.cpd import subscriptions as cpd
 from helpdesk.models import utcnow
 from helpdesk.runtime import current
 

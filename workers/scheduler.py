@@ -122,7 +122,7 @@ def scheduled_tick(func_path: str) -> bool:
 
 def scheduler_jobs(settings) -> list[dict]:
     """Every job this scheduler keeps, as add_job keyword arguments (fixed ids: replaced, never duplicated)."""
-    from helpdesk.cpd_rules import parse_schedule
+    from helpdesk.cpd.rules import parse_schedule
 
     ref = f"{__name__}:scheduled_tick"
     common = dict(replace_existing=True, max_instances=1, coalesce=True)

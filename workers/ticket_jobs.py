@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 def check_ticket_targets() -> dict[str, int]:
     """Reassign tickets whose expert missed the target time and assign waiting ones. Two overlapping runs are
     harmless on PostgreSQL: overdue rows are locked (SKIP LOCKED), so only one run moves a given ticket."""
-    from helpdesk.tickets import check_targets
+    from helpdesk.experts.tickets import check_targets
 
     rt = current()
     with rt.db.session_scope() as session:

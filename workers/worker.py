@@ -121,7 +121,7 @@ def run_worker(settings: Settings, *, with_scheduler: bool = True, burst: bool =
     rt = runtime.install(runtime.build(settings))
     # Load the matcher and the safeguarding rules now so the first teacher does not wait for them
     # (compiling the triage grammar takes 0.4-1.9 s on a loaded 2-core machine).
-    from helpdesk.triage import shipped_rules
+    from helpdesk.safeguarding.triage import shipped_rules
 
     shipped_rules()
     log.info("worker ready with %d FAQs", len(rt.knowledge.entries()))

@@ -1,5 +1,5 @@
 """The bot's words, kept as data: messages, keywords, districts and helplines (YAML in this folder; the
-safeguarding rules in triage.yaml are read by helpdesk.triage).
+safeguarding rules in triage.yaml are read by helpdesk.safeguarding.triage).
 
 Pure: no Flask, database or Twilio. Files are read once per process (`lru_cache`); editing them needs a
 restart of the web and worker processes, like any code change.

@@ -3,9 +3,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from helpdesk import models  # noqa: F401  (registers every table on Base.metadata)
-from helpdesk.db import Base
+from helpdesk.db import Base, register_tables
 
+register_tables()  # every table on Base.metadata
 config = context.config
 target_metadata = Base.metadata
 

@@ -62,7 +62,7 @@ class LessonDelivery(Base):
     minutes_credited: Mapped[int] = mapped_column(default=0)
     awaiting_reflection: Mapped[bool] = mapped_column(default=True)  # until DONE or a reflection answer
     reflection: Mapped[str | None] = mapped_column(Text)
-    # The check after DONE (helpdesk.lesson_check): the choices of the current attempt, 0-based, in question
+    # The check after DONE (helpdesk.cpd.lesson_check): the choices of the current attempt, 0-based, in question
     # order; passed is None until the last question of an attempt is answered. A failed check can be taken
     # again (DONE), which starts a new attempt.
     check_answers: Mapped[list | None] = mapped_column(JSON)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 
-from helpdesk import cpd_reports
-from helpdesk.cpd_rules import belt_name, hours_text
+from helpdesk.cpd import reports as cpd_reports
+from helpdesk.cpd.rules import belt_name, hours_text
 from helpdesk.models import Certificate
 from helpdesk.web.auth import login_required
 
@@ -33,7 +33,7 @@ def certificate(code: str):
 
 def journey_rows(journey: dict | None) -> list[tuple[str, list[str], list[str]]]:
     """(area label, levels completed, levels under way as 'practice (1 of 2)') per area, in level order."""
-    from helpdesk.tickets import label
+    from helpdesk.experts.tickets import label
     from knowledge_base.lessons import LEVELS
 
     rows = []

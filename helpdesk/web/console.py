@@ -14,7 +14,9 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from helpdesk import faq_review, service_figures, tickets
+from helpdesk.experts import faq_review
+from helpdesk.experts import service_figures
+from helpdesk.experts import tickets
 from helpdesk.models import utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, FaqProposal, Ticket
 from helpdesk.web.auth import login_required

@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from helpdesk import tickets
+from helpdesk.experts import tickets
 from helpdesk.models import User
 from helpdesk.models.tickets import Expert
 from helpdesk.web.auth import login_required

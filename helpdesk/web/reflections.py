@@ -1,10 +1,10 @@
 """The console's reflections page: teachers' classroom try-outs, read and answered by mentors and experts
-(helpdesk.cpd_reflections holds the data functions)."""
+(helpdesk.cpd.reflections holds the data functions)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from helpdesk import cpd_reflections
+from helpdesk.cpd import reflections as cpd_reflections
 from helpdesk.web.auth import login_required
 
 bp = Blueprint("reflections", __name__, url_prefix="/console/reflections")

@@ -48,7 +48,7 @@ def teacher_question(rt, phone: str, text: str, channel: str = "sms", **teacher_
 def open_ticket_for(rt, phone: str, text: str, *, urgent: bool = False, reason: str = "no-match",
                     channel: str = "sms", **teacher_fields) -> int:
     """The teacher asks and the question escalates (as the conversation does): returns the ticket id."""
-    from helpdesk import tickets
+    from helpdesk.experts import tickets
     from helpdesk.models import InboundMessage, Teacher
 
     teacher_id, inbound_id = teacher_question(rt, phone, text, channel, **teacher_fields)
@@ -65,7 +65,7 @@ def open_ticket_for(rt, phone: str, text: str, *, urgent: bool = False, reason: 
 def expert_says(rt, phone: str, body: str, channel: str = "sms") -> None:
     """A message from an expert's phone, handled as the dialogue does for experts (contract: expert_for_phone,
     then handle_expert_message), in one transaction; then the sends run."""
-    from helpdesk import tickets
+    from helpdesk.experts import tickets
     from helpdesk.models import InboundMessage
 
     with rt.db.session_scope() as session:

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk import content, cpd, outbound
+from helpdesk import content, outbound
+from helpdesk.cpd import subscriptions as cpd
 from helpdesk.models import LessonDelivery, ReflectionReply, Teacher, User, utcnow
 
 MAX_REPLY_CHARS = 1000  # one WhatsApp message with the frame around it, or at most 7 SMS segments in English

@@ -31,7 +31,7 @@ import yaml
 
 from knowledge_base.normalize import clean, fold
 
-RULES_PATH = Path(__file__).parent / "content" / "triage.yaml"
+RULES_PATH = Path(__file__).parents[1] / "content" / "triage.yaml"
 CATEGORIES = ("child_abuse", "self_harm", "violence_threat", "harassment", "emergency")
 THRESHOLD = 0.5
 MEMO_WORDS = 50_000   # distinct words kept folded (a few MB); cleared when full
@@ -308,7 +308,7 @@ def triage(text: str) -> Triage:
 
 
 def combine(lexical: Triage, semantic: Triage | None) -> Triage:
-    """The grammar's flag stands; the optional semantic signal (helpdesk.triage_semantic) only adds a flag
+    """The grammar's flag stands; the optional semantic signal (helpdesk.safeguarding.semantic) only adds a flag
     the grammar did not raise."""
     if lexical.urgent or semantic is None or not semantic.urgent:
         return lexical

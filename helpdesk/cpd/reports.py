@@ -1,6 +1,6 @@
 """Planner figures for the CPD hour: completion rates per lesson and per district, and the effect report.
 
-Queries only; the maths lives in helpdesk.cpd_effect (pure). No phone number leaves this module: teachers
+Queries only; the maths lives in analytics.cpd_effect (pure). No phone number leaves this module: teachers
 are joined to analytics by their keyed pseudonym, and cells with fewer than settings.report_min_teachers
 (the planners' k, as in analytics) are suppressed.
 """
@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpdesk import cpd
-from helpdesk.cpd_effect import MIN_CELL, Exposure, Question, TopicEffect, topic_effects
+from helpdesk.cpd import subscriptions as cpd
+from analytics.cpd_effect import MIN_CELL, Exposure, Question, TopicEffect, topic_effects
 from helpdesk.models import LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import pseudonym, pseudonym_key
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from helpdesk import cpd
+from helpdesk.cpd import subscriptions as cpd
 from helpdesk.cli import main
 from helpdesk.models import LessonDelivery, OutboundMessage, Teacher, utcnow
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from helpdesk.cli import main
 from knowledge_base.lessons import LessonError, load_lessons
-from tests.test_lessons import lesson
+from tests.cpd.test_lessons import lesson
 
 DRAFT = "Helpdesk content team (draft review)"
 

@@ -1,10 +1,10 @@
-"""The documented lesson-choice rule (helpdesk.lesson_choice), and the schedule and belt rules. Pure."""
+"""The documented lesson-choice rule (helpdesk.cpd.lesson_choice), and the schedule and belt rules. Pure."""
 from datetime import datetime
 
 import pytest
 
-from helpdesk import cpd_rules
-from helpdesk.lesson_choice import (
+from helpdesk.cpd import rules as cpd_rules
+from helpdesk.cpd.lesson_choice import (
     CATALOGUE, DISTRICT_NEEDS, OWN_QUESTIONS, SUBJECT_GRADE, LessonFacts, TeacherFacts, choose_lesson, rank_topics,
 )
 

@@ -7,7 +7,7 @@ subscription with a conditional UPDATE of `next_lesson_at` (only rows that still
 claimed: rowcount 1, or the ids RETURNING gives back when subscriptions sharing a slot are claimed together),
 so a duplicated job, a second scheduler or a retried batch never sends a lesson twice. A batch reads what the
 choice needs in a few queries and stores its messages with outbound.queue_messages (multi-row INSERTs, send
-jobs enqueued together after commit). Which lesson: see helpdesk.lesson_choice.
+jobs enqueued together after commit). Which lesson: see helpdesk.cpd.lesson_choice.
 """
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ from sqlalchemy import any_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from helpdesk import content, cpd_rules, lesson_check, lesson_choice, outbound
+from helpdesk import content, outbound
+from helpdesk.cpd import rules as cpd_rules
+from helpdesk.cpd import lesson_check
+from helpdesk.cpd import lesson_choice
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import mask_phone, pseudonym
 from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
@@ -345,7 +348,7 @@ def journey(session: Session, rt, teacher_id: int) -> dict[str, dict[str, list[i
             for area, levels in sorted(totals.items()) if any(done for done, _ in levels.values())}
 
 
-def progress_text(session: Session, teacher: Teacher) -> str:
+def progress_text(session: Session, rt, teacher: Teacher) -> str:
     """The answer to `CPD`: hours so far, belt, the next belt, and what comes next."""
     lang = _lang(teacher)
     minutes = credited_minutes(session, teacher.id)
@@ -362,17 +365,13 @@ def progress_text(session: Session, teacher: Teacher) -> str:
                         remaining=f"{max(0.0, hours - minutes / 60):.1f}", checks=max(0, checks - passed)))
     pending = pending_delivery(session, teacher)
     if pending is not None:
-        from helpdesk import runtime
-
-        lesson = lesson_by_id(runtime.current(), pending.lesson_id)
+        lesson = lesson_by_id(rt, pending.lesson_id)
         lines.append(_t(lang, "pending", title=lesson.text("title", lang) if lesson else pending.lesson_id))
     elif _check_open(session, teacher):
         lines.append(_t(lang, "check_waiting"))
     sub = subscription_of(session, teacher)
     if sub is not None and sub.active and sub.next_lesson_at is not None:
-        from helpdesk import runtime
-
-        lines.append(_t(lang, "next_lesson", when=_local_text(runtime.current(), sub.next_lesson_at, lang)))
+        lines.append(_t(lang, "next_lesson", when=_local_text(rt, sub.next_lesson_at, lang)))
     else:
         lines.append(_t(lang, "off"))
     return "\n".join(lines)

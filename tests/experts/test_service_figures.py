@@ -1,7 +1,7 @@
 """The service-figure maths (pure)."""
 from datetime import datetime, timedelta
 
-from helpdesk.service_figures import TicketFacts, breached, figures_by
+from helpdesk.experts.service_figures import TicketFacts, breached, figures_by
 
 T0 = datetime(2026, 11, 23, 9, 0)
 NOW = T0 + timedelta(hours=10)
@@ -48,7 +48,7 @@ def test_breach_rules():
 
 
 def test_flags_and_false_alarms_are_counted_per_category_and_overall():
-    from helpdesk.service_figures import FlagFacts, flag_figures, flag_values
+    from helpdesk.experts.service_figures import FlagFacts, flag_figures, flag_values
 
     facts = [FlagFacts("emergency", True), FlagFacts("emergency", False), FlagFacts("self_harm", False),
              FlagFacts("emergency", False)]

@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from helpdesk import tickets
+from helpdesk.experts import tickets
 from helpdesk.models import FaqRecord, utcnow
 from helpdesk.models.tickets import Expert, FaqProposal, Ticket
 from knowledge_base.learning import with_phrasing

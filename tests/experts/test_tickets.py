@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from helpdesk import tickets
+from helpdesk.experts import tickets
 from helpdesk.models import InboundMessage, Teacher
 from helpdesk.models.tickets import Ticket
 from support.experts import add_expert, expert_says, open_ticket_for, sent_to, teacher_question

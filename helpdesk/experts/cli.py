@@ -64,7 +64,7 @@ def experts_list():
 
     from helpdesk.models.tickets import Expert
     from helpdesk.privacy import mask_phone
-    from helpdesk.tickets import _loads
+    from helpdesk.experts.tickets import _loads
     from helpdesk.web.experts_admin import hhmm
 
     with _database().session_scope() as session:
@@ -79,7 +79,8 @@ def experts_list():
 @experts_command.command("check-targets")
 def experts_check_targets():
     """Run the reassignment check once (the scheduler runs it every minute)."""
-    from helpdesk import runtime, tickets
+    from helpdesk import runtime
+    from helpdesk.experts import tickets
 
     rt = runtime.install(runtime.build(Settings.from_env()))
     with rt.db.session_scope() as session:

@@ -1,7 +1,7 @@
 """The pure routing decision: who gets a ticket (no database)."""
 from datetime import datetime
 
-from helpdesk.routing import ExpertSlot, TicketNeeds, choose_expert, on_duty
+from helpdesk.experts.routing import ExpertSlot, TicketNeeds, choose_expert, on_duty
 
 # Monday 2026-11-23 06:00 UTC is 11:00 in Karachi (UTC+5).
 MONDAY_11_PKT = datetime(2026, 11, 23, 6, 0)

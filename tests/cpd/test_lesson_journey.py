@@ -9,7 +9,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from helpdesk import cpd, lesson_check
+from helpdesk.cpd import subscriptions as cpd
+from helpdesk.cpd import lesson_check
 from helpdesk.models import (
     Certificate, CpdCredit, LessonDelivery, OutboundMessage, ReflectionReply, Subscription, Teacher, utcnow,
 )
@@ -349,7 +350,7 @@ def test_hours_alone_earn_no_belt_until_a_check_is_passed(client, rt, twilio_api
         assert certificate.journey == {lesson.area: _expected_levels(rt, lesson)}
     assert certificate.code in reply
     html = client.get(f"/certificates/{certificate.code}").get_data(as_text=True)
-    from helpdesk.tickets import label
+    from helpdesk.experts.tickets import label
 
     assert "Lesson checks passed" in html and label("areas", lesson.area) in html
     assert f"{lesson.level} (1 of" in html or f"<td>{lesson.level}</td>" in html
@@ -497,7 +498,7 @@ def test_the_conversation_reads_check_answers_from_the_state_and_leaves_question
     question = decide(Turn("my students never do homework what can I do", state="cpd_check", state_data=state),
                       NoKnowledge())
     assert question.effect(Cpd) is None and question.handled_as == "escalate"
-    # DONE is a keyword first: during a check it asks the check again (helpdesk.cpd.record_done).
+    # DONE is a keyword first: during a check it asks the check again (helpdesk.cpd.subscriptions.record_done).
     assert decide(Turn("DONE", state="cpd_check", state_data=state), NoKnowledge()).effect(Cpd).action == "done"
 
 

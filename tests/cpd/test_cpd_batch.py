@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from helpdesk import cpd, outbound
+from helpdesk import outbound
+from helpdesk.cpd import subscriptions as cpd
 from helpdesk.models import LessonDelivery, OutboundMessage, Subscription, Teacher, utcnow
 from workers.cpd_jobs import push_due_lessons
 

@@ -1,0 +1,1 @@
+"""Subject experts: tickets, routing, phone and CLI commands, FAQ review, service figures."""

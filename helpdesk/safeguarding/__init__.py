@@ -1,0 +1,1 @@
+"""Safeguarding triage: rules, the optional semantic signal, evaluation, CLI."""
