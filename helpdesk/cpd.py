@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import content, cpd_rules, lesson_check, lesson_choice, outbound
+from helpdesk.channels.templates import LESSON_INVITE, sids_for
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import mask_phone, pseudonym
 from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
@@ -723,7 +724,7 @@ def lesson_drafts(rt, teacher: Teacher, lesson: Lesson, now: datetime, drafts: l
     channel = teacher.channel
     via_template = False
     if channel == "whatsapp" and not outbound.whatsapp_window_open(teacher, now):
-        template_sid = rt.settings.whatsapp_lesson_template_sid
+        template_sid = sids_for(rt)(LESSON_INVITE, lang)
         if template_sid:
             # Outside the 24-hour window only an approved template may go out. The lesson below is then held
             # by send_outbound and released when the teacher replies (outbound.release_held); kind "template"

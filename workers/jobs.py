@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from helpdesk import outbound
 from helpdesk.channels.base import OutgoingMessage, SendError
+from helpdesk.channels.templates import ANSWER_READY, sids_for
 from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_address
@@ -173,7 +174,7 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
     row.status, row.updated_at = "held", utcnow()
     if teacher is None:
         return
-    template_sid = rt.settings.whatsapp_answer_ready_template_sid
+    template_sid = sids_for(rt)(ANSWER_READY, teacher.language)
     since = teacher.last_inbound_at or datetime.min
     already_notified = session.scalar(
         select(OutboundMessage.id).where(OutboundMessage.teacher_id == teacher.id,
