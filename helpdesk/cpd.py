@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import content, cpd_rules, lesson_check, lesson_choice, outbound
-from helpdesk.channels.templates import LESSON_INVITE, sids_for
+from helpdesk.channels.templates import LESSON_INVITE, lesson_invite_variables, sids_for
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import mask_phone, pseudonym
 from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
@@ -732,8 +732,8 @@ def lesson_drafts(rt, teacher: Teacher, lesson: Lesson, now: datetime, drafts: l
             first_name = (teacher.name or "").split()[0] if teacher.name else ""
             drafts.append(outbound.MessageDraft(body="", kind="template", teacher=teacher, channel="whatsapp",
                                                 content_sid=template_sid,
-                                                content_variables={"1": first_name,
-                                                                   "2": lesson.text("title", lang)},
+                                                content_variables=lesson_invite_variables(
+                                                    first_name, lesson.text("title", lang), lang),
                                                 lane=outbound.BULK))
             via_template = True
     body = sms_text(lesson, lang) if channel == "sms" else whatsapp_text(lesson, lang)

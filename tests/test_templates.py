@@ -321,3 +321,29 @@ def test_a_lesson_outside_the_window_is_announced_with_the_synced_lesson_invite_
     assert invite["ContentSid"] == roman
     variables = json.loads(invite["ContentVariables"])
     assert variables["1"] == "Sana" and variables["2"]  # the first name and the lesson's title
+
+
+def test_a_teacher_without_a_name_is_greeted_by_role_since_twilio_refuses_empty_variables(make_app, database_url,
+                                                                                           twilio_api):
+    from twilio.base.exceptions import TwilioRestException
+
+    with pytest.raises(TwilioRestException) as refused:  # what the fake (like Twilio) does with an empty one
+        sdk_client(twilio_api).messages.create(to=f"whatsapp:{WA_TEACHER}", from_="whatsapp:+14155238886",
+                                               content_sid="HX" + "a" * 32, content_variables='{"1": ""}')
+    assert refused.value.code == 21656
+
+    hand_made = "HX" + "b" * 32
+    app = make_app(database_url, whatsapp_answer_ready_template_sid=hand_made)
+    rt = app.extensions["helpdesk"]
+    add_expert(rt, MATHS, ["maths"])
+    ticket_id = open_ticket_for(rt, WA_TEACHER, "Students cannot understand fractions", channel="whatsapp",
+                                subjects="maths", language="roman-ur")
+    with rt.db.session_scope() as session:
+        teacher = session.scalars(select(Teacher).where(Teacher.phone == WA_TEACHER)).one()
+        assert not teacher.name
+        teacher.last_whatsapp_inbound_at = teacher.last_inbound_at = utcnow() - timedelta(hours=25)
+    expert_says(rt, MATHS, f"#{ticket_id} Fold paper strips into halves.")
+
+    (template,) = [m for m in twilio_api.messages if m["To"] == f"whatsapp:{WA_TEACHER}"]
+    assert template["ContentSid"] == hand_made
+    assert json.loads(template["ContentVariables"]) == {"1": "Ustad sahib"}

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from helpdesk import outbound
 from helpdesk.channels.base import OutgoingMessage, SendError
-from helpdesk.channels.templates import ANSWER_READY, sids_for
+from helpdesk.channels.templates import ANSWER_READY, answer_ready_variables, sids_for
 from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_address
@@ -185,7 +185,8 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
         return
     if template_sid:
         outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
-                               content_sid=template_sid, content_variables={"1": teacher.name or ""})
+                               content_sid=template_sid,
+                               content_variables=answer_ready_variables(teacher.name, teacher.language))
     elif rt.settings.answer_sms_fallback:
         # No approved template configured, but SMS fallback is on: the teacher still hears from us now.
         row.status = "pending"

@@ -79,6 +79,18 @@ _CHOICE_SAMPLES = {  # prompt, list button, option word
 }
 
 
+# Twilio refuses an empty variable (error 21656), so a teacher who gave no name is greeted by role.
+_NO_NAME = {"en": "teacher", "ur": "استاد محترم", "roman-ur": "Ustad sahib"}
+
+
+def answer_ready_variables(name: str | None, language: str) -> dict:
+    return {"1": (name or "").strip() or _NO_NAME.get(language, _NO_NAME["en"])}
+
+
+def lesson_invite_variables(first_name: str | None, title: str, language: str) -> dict:
+    return {"1": (first_name or "").strip() or _NO_NAME.get(language, _NO_NAME["en"]), "2": title}
+
+
 def _choice_specs(language: str) -> list[TemplateSpec]:
     prompt, button, word = _CHOICE_SAMPLES[language]
     specs = []

@@ -202,6 +202,8 @@ class FakeTwilio:
                 return self._error(400, 21602, "Message body is required.")
             if form.get("ContentVariables") and not form.get("ContentSid"):
                 return self._error(400, 21654, "ContentSid Required")
+            if form.get("ContentVariables") and not _valid_content_variables(form["ContentVariables"]):
+                return self._error(400, 21656, "The ContentVariables Parameter is invalid")
             if to in self._opted_out:
                 return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
             if (to.startswith("whatsapp:") and to.removeprefix("whatsapp:") in self._closed_windows
@@ -321,6 +323,15 @@ class FakeTwilio:
                     else {"type": "whatsapp", "status": "unsubmitted"})
         return {"sid": content["sid"], "account_sid": self.account_sid, "whatsapp": whatsapp,
                 "url": f"{CONTENT_BASE}{CONTENT}/{content['sid']}/ApprovalRequests"}
+
+
+def _valid_content_variables(raw: str) -> bool:
+    """A JSON object whose values are all set: Twilio refuses null or empty values (error 21656)."""
+    try:
+        variables = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(variables, dict) and all(isinstance(v, str) and v != "" for v in variables.values())
 
 
 def _without_nulls(value):
