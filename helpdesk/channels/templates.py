@@ -47,8 +47,8 @@ def list_name(options: int) -> str:
     return f"choices-list-{options}"
 
 
-# Words the service writes in templates. The reply words (OPEN / کھولیں / KHOLO) are among those
-# helpdesk.tickets.OPEN_WORDS knows; any reply at all releases what was held.
+# Words the service writes in templates. The reply words (OPEN / کھولیں / KHOLO) are among the
+# tickets module's OPEN_WORDS; any reply at all releases what was held.
 _TEXTS = {
     ANSWER_READY: {
         "en": "Hello {{1}}, a subject expert has answered your question on the Teacher Helpdesk. "
