@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -55,6 +56,61 @@ def users_create(email: str, name: str, role: str, password: str | None) -> None
             click.echo(f"created {user.email} ({user.role}); password: {password}")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+# --- provider templates ---------------------------------------------------------------------------
+
+@main.group()
+def templates() -> None:
+    """WhatsApp message templates (Twilio Content API)."""
+
+
+@templates.command("sync")
+@click.option("--dry-run", is_flag=True, help="Show what would be created, replaced or submitted; change nothing.")
+def templates_sync(dry_run: bool) -> None:
+    """Create or replace the Content templates the service needs, record their SIDs, submit the out-of-window
+    ones for WhatsApp approval and show their status. Safe to run again: an unchanged template is left alone."""
+    from sqlalchemy import inspect
+    from twilio.base.exceptions import TwilioException
+
+    from helpdesk.channels import twilio_content
+    from helpdesk.db import Database
+    from helpdesk.settings import SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        click.echo("No Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to the account whose "
+                   "templates to sync.", err=True)
+        sys.exit(2)
+    database = Database(settings.database_url)
+    if not inspect(database.engine).has_table("content_templates"):
+        click.echo(f"The database at {_safe_url(settings)} has no content_templates table: run "
+                   "`helpdesk db upgrade` first.", err=True)
+        sys.exit(2)
+    try:
+        reports = twilio_content.sync(twilio_content.make_client(settings), database, dry_run=dry_run)
+    except (TwilioException, OSError) as exc:  # OSError: requests' connection errors
+        click.echo(f"The sync stopped at a Twilio error (the templates done before it are recorded): {exc}",
+                   err=True)
+        sys.exit(1)
+    finally:
+        database.dispose()
+    _print_template_table(reports, dry_run)
+
+
+def _print_template_table(reports, dry_run: bool) -> None:
+    if dry_run:
+        click.echo("Dry run: nothing was changed at Twilio or in the database.")
+    click.echo(f"{'NAME':<17} {'LANGUAGE':<9} {'SID':<35} {'TYPE':<19} {'WHATSAPP':<13} ACTION")
+    for r in reports:
+        note = f" ({r.note})" if r.note else ""
+        click.echo(f"{r.name:<17} {r.language:<9} {r.sid or '-':<35} {r.content_type:<19} {r.approval:<13} "
+                   f"{r.action}{note}")
+    actions = Counter(r.action for r in reports)
+    click.echo(f"{len(reports)} templates: " + ", ".join(f"{n} {action}" for action, n in actions.most_common()))
 
 
 # --- processes ------------------------------------------------------------------------------------

@@ -49,11 +49,12 @@ def make_redis(url: str):
     return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=3, health_check_interval=30)
 
 
-def make_transport(settings: Settings) -> Transport:
+def make_transport(settings: Settings, db: Database | None = None) -> Transport:
     if not settings.uses_twilio:
         from helpdesk.channels.outbox import OutboxTransport
 
         return OutboxTransport()
+    from helpdesk.channels.templates import TemplateSids
     from helpdesk.channels.twilio import TwilioTransport
 
     return TwilioTransport(
@@ -65,6 +66,7 @@ def make_transport(settings: Settings) -> Transport:
         timeout=settings.twilio_http_timeout,
         validity_period=settings.validity_period_seconds,
         api_base_url=settings.twilio_api_base_url,
+        template_sids=TemplateSids(db, settings),
     )
 
 
@@ -76,7 +78,7 @@ def build(settings: Settings) -> Runtime:
         settings=settings,
         db=db,
         jobs=jobs,
-        transport=make_transport(settings),
+        transport=make_transport(settings, db),
         knowledge=KnowledgeHolder(settings.knowledge_base_dir, db, semantic=settings.semantic_matching,
                                   cache_dir=settings.matcher_cache_dir),
         limiter=RateLimiter(redis_conn),

@@ -5,6 +5,7 @@ an SQLite file, jobs run in-process, and outbound messages go to the stored outb
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,20 @@ def _list(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tu
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _sid_map(environ: Mapping[str, str], name: str) -> dict:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise SettingsError(f'{name} must be a JSON object of "name/language" to SID, '
+                            'e.g. {"answer-ready/ur": "HX..."}')
+    return data
+
+
 def _phone(environ: Mapping[str, str], name: str) -> str | None:
     raw = (environ.get(name) or "").strip().replace(" ", "").replace("-", "")
     if not raw:
@@ -80,6 +95,9 @@ class Settings:
     # WhatsApp templates (Content API) for messages outside the 24-hour window.
     whatsapp_answer_ready_template_sid: str | None = None
     whatsapp_lesson_template_sid: str | None = None
+    # Any template made by hand, {"answer-ready/ur": "HX...", "choices-quick-3": "HX..."} ("name" alone: every
+    # language). These win over what `helpdesk templates sync` recorded (helpdesk.channels.templates).
+    whatsapp_template_sids: dict = field(default_factory=dict)
 
     # The URL Twilio calls us on, e.g. https://helpdesk.example.org. Signatures are computed over it;
     # when unset the request's own URL is used (behind a proxy set TRUSTED_PROXY_HOPS instead).
@@ -194,6 +212,7 @@ class Settings:
             twilio_http_timeout=_number(env, "TWILIO_HTTP_TIMEOUT", 10.0),
             whatsapp_answer_ready_template_sid=env.get("WHATSAPP_ANSWER_READY_TEMPLATE_SID") or None,
             whatsapp_lesson_template_sid=env.get("WHATSAPP_LESSON_TEMPLATE_SID") or None,
+            whatsapp_template_sids=_sid_map(env, "WHATSAPP_TEMPLATE_SIDS"),
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             trusted_proxy_hops=_number(env, "TRUSTED_PROXY_HOPS", 0, int),
             max_webhook_bytes=_number(env, "MAX_WEBHOOK_BYTES", 64 * 1024, int),

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from helpdesk import outbound
 from helpdesk.channels.base import OutgoingMessage, SendError
+from helpdesk.channels.templates import ANSWER_READY, answer_ready_variables, sids_for
 from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_address
@@ -173,7 +174,7 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
     row.status, row.updated_at = "held", utcnow()
     if teacher is None:
         return
-    template_sid = rt.settings.whatsapp_answer_ready_template_sid
+    template_sid = sids_for(rt)(ANSWER_READY, teacher.language)
     since = teacher.last_inbound_at or datetime.min
     already_notified = session.scalar(
         select(OutboundMessage.id).where(OutboundMessage.teacher_id == teacher.id,
@@ -184,7 +185,8 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
         return
     if template_sid:
         outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
-                               content_sid=template_sid, content_variables={"1": teacher.name or ""})
+                               content_sid=template_sid,
+                               content_variables=answer_ready_variables(teacher.name, teacher.language))
     elif rt.settings.answer_sms_fallback:
         # No approved template configured, but SMS fallback is on: the teacher still hears from us now.
         row.status = "pending"

@@ -262,7 +262,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
 class TwilioTransport:
     def __init__(self, *, account_sid: str, auth_token: str, sms_from: str | None, whatsapp_from: str | None,
                  messaging_service_sid: str | None, timeout: float, validity_period: int | None,
-                 api_base_url: str | None = None):
+                 api_base_url: str | None = None, template_sids=None):
         # The SDK's HTTP client has no timeout by default: a hung connection would hang the worker.
         http = (BaseUrlHttpClient(api_base_url, timeout=timeout) if api_base_url
                 else TwilioHttpClient(timeout=timeout))
@@ -271,6 +271,7 @@ class TwilioTransport:
         self.whatsapp_from = whatsapp_from
         self.messaging_service_sid = messaging_service_sid
         self.validity_period = validity_period
+        self.template_sids = template_sids  # (name, language) -> Content SID: helpdesk.channels.templates
 
     def sender_for(self, to: str) -> str:
         if to.startswith(WHATSAPP_PREFIX):

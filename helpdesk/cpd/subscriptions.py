@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import content, outbound
+from helpdesk.channels.templates import LESSON_INVITE, lesson_invite_variables, sids_for
+from helpdesk.cpd import lesson_check, lesson_choice
 from helpdesk.cpd import rules as cpd_rules
-from helpdesk.cpd import lesson_check
-from helpdesk.cpd import lesson_choice
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import mask_phone, pseudonym
 from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
@@ -722,7 +722,7 @@ def lesson_drafts(rt, teacher: Teacher, lesson: Lesson, now: datetime, drafts: l
     channel = teacher.channel
     via_template = False
     if channel == "whatsapp" and not outbound.whatsapp_window_open(teacher, now):
-        template_sid = rt.settings.whatsapp_lesson_template_sid
+        template_sid = sids_for(rt)(LESSON_INVITE, lang)
         if template_sid:
             # Outside the 24-hour window only an approved template may go out. The lesson below is then held
             # by send_outbound and released when the teacher replies (outbound.release_held); kind "template"
@@ -730,8 +730,8 @@ def lesson_drafts(rt, teacher: Teacher, lesson: Lesson, now: datetime, drafts: l
             first_name = (teacher.name or "").split()[0] if teacher.name else ""
             drafts.append(outbound.MessageDraft(body="", kind="template", teacher=teacher, channel="whatsapp",
                                                 content_sid=template_sid,
-                                                content_variables={"1": first_name,
-                                                                   "2": lesson.text("title", lang)},
+                                                content_variables=lesson_invite_variables(
+                                                    first_name, lesson.text("title", lang), lang),
                                                 lane=outbound.BULK))
             via_template = True
     body = sms_text(lesson, lang) if channel == "sms" else whatsapp_text(lesson, lang)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk import outbound
+from helpdesk.channels.templates import lesson_invite_variables
 from helpdesk.cpd import subscriptions as cpd
 from helpdesk.models import LessonDelivery, OutboundMessage, Subscription, Teacher, utcnow
 from workers.cpd_jobs import push_due_lessons
@@ -120,7 +121,8 @@ def one_teacher_at_a_time(session, rt, now):
             first_name = (teacher.name or "").split()[0] if teacher.name else ""
             outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
                                    content_sid=LESSON_TEMPLATE,
-                                   content_variables={"1": first_name, "2": lesson.text("title", lang)})
+                                   content_variables=lesson_invite_variables(first_name, lesson.text("title", lang),
+                                                                             lang))
         body = cpd.sms_text(lesson, lang) if teacher.channel == "sms" else cpd.whatsapp_text(lesson, lang)
         outbound.queue_message(session, teacher=teacher, body=body, kind="lesson")
         session.add(LessonDelivery(teacher_id=teacher.id, lesson_id=lesson.id, area=lesson.area, series=series,

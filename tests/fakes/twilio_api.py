@@ -1,4 +1,4 @@
-"""A local fake of the Twilio Messages REST API, reached by the real twilio SDK over HTTP.
+"""A local fake of the Twilio Messages and Content REST APIs, reached by the real twilio SDK over HTTP.
 
 The production code points the SDK here with `helpdesk.channels.twilio.BaseUrlHttpClient`; the fake answers
 like Twilio (201 JSON on create, error JSON `{code, message, status, more_info}`, page-shaped lists) and can
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -19,6 +20,12 @@ import requests
 from twilio.request_validator import RequestValidator
 
 API = "/2010-04-01/Accounts/"
+CONTENT = "/v1/Content"  # the SDK's content.twilio.com, rewritten to this server like api.twilio.com
+CONTENT_BASE = "https://content.twilio.com"
+WHATSAPP_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
+# What WhatsApp reviews; list pickers (and the other session-only types) cannot be submitted.
+APPROVABLE_TYPES = {"twilio/text", "twilio/media", "twilio/quick-reply", "twilio/call-to-action",
+                    "twilio/card"}
 _GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
             "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 _GSM7_EXT = set("^{}\\[~]|€\f")  # these cost two GSM-7 septets
@@ -79,6 +86,7 @@ class FakeTwilio:
             self._hangs: list[float] = []
             self._opted_out: set[str] = set()
             self._closed_windows: set[str] = set()
+            self.contents: dict[str, dict] = {}  # Content API resources by SID, in creation order
             self.auto_callbacks = False  # True: send "sent" then "delivered" after each accepted create
             # A callable(url, params, headers) -> HTTP status delivers callbacks without HTTP (e.g. through a
             # Flask test client); None posts them with requests.
@@ -108,6 +116,14 @@ class FakeTwilio:
         """The next create(s) are processed (and recorded) as usual, but the response waits `seconds`."""
         with self._cond:
             self._hangs += [seconds] * times
+
+    def set_approval(self, sid: str, status: str = "approved", rejection_reason: str = "") -> None:
+        """WhatsApp's verdict on a submitted template arrives (approved, rejected, paused...)."""
+        with self._cond:
+            approval = self.contents[sid]["approval"]
+            if approval is None:
+                raise ValueError(f"content {sid} was never submitted for WhatsApp approval")
+            approval.update(status=status, rejection_reason=rejection_reason)
 
     # --- inspection ---------------------------------------------------------------------------------------
     def wait_for_messages(self, n: int, timeout: float = 10) -> list[dict]:
@@ -186,6 +202,8 @@ class FakeTwilio:
                 return self._error(400, 21602, "Message body is required.")
             if form.get("ContentVariables") and not form.get("ContentSid"):
                 return self._error(400, 21654, "ContentSid Required")
+            if form.get("ContentVariables") and not _valid_content_variables(form["ContentVariables"]):
+                return self._error(400, 21656, "The ContentVariables Parameter is invalid")
             if to in self._opted_out:
                 return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
             if (to.startswith("whatsapp:") and to.removeprefix("whatsapp:") in self._closed_windows
@@ -224,6 +242,132 @@ class FakeTwilio:
                 "next_page_uri": None, "previous_page_uri": None, "page": 0, "page_size": size, "start": 0,
                 "end": max(len(found[:size]) - 1, 0), "uri": uri}
 
+    # --- Content API ----------------------------------------------------------------------------------
+    def _content(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict | None]:
+        rest = path[len(CONTENT):].strip("/")
+        parts = rest.split("/") if rest else []
+        with self._cond:
+            if not parts:
+                if method == "POST":
+                    return self._create_content(body)
+                if method == "GET":
+                    return 200, self._list_contents(query)
+            elif parts[0] not in self.contents:
+                return self._error(404, 20404, f"The requested resource {path} was not found")
+            elif len(parts) == 1 and method == "GET":
+                return 200, self._content_resource(self.contents[parts[0]])
+            elif len(parts) == 1 and method == "DELETE":
+                del self.contents[parts[0]]
+                return 204, None
+            elif parts[1:] == ["ApprovalRequests"] and method == "GET":
+                return 200, self._approval_fetch(self.contents[parts[0]])
+            elif parts[1:] == ["ApprovalRequests", "whatsapp"] and method == "POST":
+                return self._submit_approval(self.contents[parts[0]], body)
+        return self._error(405, 20004, "Method not allowed")
+
+    def _create_content(self, body: dict) -> tuple[int, dict]:
+        body = _without_nulls(body)
+        types = body.get("types") or {}
+        if not body.get("friendly_name") or not body.get("language") or not types:
+            return self._error(400, 20001, "friendly_name, language and types are required")
+        problem = _content_problem(types)
+        if problem:
+            return self._error(400, 20001, problem)
+        sid = "HX" + uuid.uuid4().hex
+        created = _iso_now()
+        self.contents[sid] = {"sid": sid, "friendly_name": body["friendly_name"],
+                              "language": body["language"], "variables": body.get("variables") or {},
+                              "types": types, "date_created": created, "date_updated": created,
+                              "approval": None}
+        return 201, self._content_resource(self.contents[sid])
+
+    def _content_resource(self, content: dict) -> dict:
+        url = f"{CONTENT_BASE}{CONTENT}/{content['sid']}"
+        return {key: content[key] for key in ("sid", "friendly_name", "language", "variables", "types",
+                                              "date_created", "date_updated")} | {
+            "account_sid": self.account_sid, "url": url,
+            "links": {"approval_create": f"{url}/ApprovalRequests/whatsapp",
+                      "approval_fetch": f"{url}/ApprovalRequests"}}
+
+    def _list_contents(self, query: dict) -> dict:
+        size = min(int(query.get("PageSize") or 50), 1000)
+        page = int(query.get("Page") or 0)
+        found = [self._content_resource(c) for c in self.contents.values()]
+        chunk = found[page * size:(page + 1) * size]
+        base = f"{CONTENT_BASE}{CONTENT}?PageSize={size}"
+        more = len(found) > (page + 1) * size
+        return {"contents": chunk, "meta": {
+            "page": page, "page_size": size, "first_page_url": f"{base}&Page=0", "url": f"{base}&Page={page}",
+            "previous_page_url": f"{base}&Page={page - 1}" if page else None, "key": "contents",
+            "next_page_url": f"{base}&Page={page + 1}&PageToken=PT{page + 1}" if more else None}}
+
+    def _submit_approval(self, content: dict, body: dict) -> tuple[int, dict]:
+        name, category = body.get("name") or "", body.get("category") or ""
+        if content["approval"] is not None:
+            return self._error(400, 92009, "The template associated with this SID has already been submitted "
+                                           "for approval.")
+        if not WHATSAPP_TEMPLATE_NAME.match(name):
+            return self._error(400, 20001, "Template name can only have lowercase alphanumeric characters "
+                                           "and underscores")
+        if category not in ("UTILITY", "MARKETING", "AUTHENTICATION"):
+            return self._error(400, 20001, f"Invalid category {category!r}")
+        if not set(content["types"]) <= APPROVABLE_TYPES:
+            return self._error(400, 20001, "This content type cannot be submitted for WhatsApp approval")
+        content_type = next(iter(content["types"]))
+        content["approval"] = {"name": name, "category": category, "content_type": content_type,
+                               "status": "received", "rejection_reason": "", "allow_category_change": True}
+        return 201, dict(content["approval"])
+
+    def _approval_fetch(self, content: dict) -> dict:
+        whatsapp = ({"type": "whatsapp", **content["approval"]} if content["approval"] is not None
+                    else {"type": "whatsapp", "status": "unsubmitted"})
+        return {"sid": content["sid"], "account_sid": self.account_sid, "whatsapp": whatsapp,
+                "url": f"{CONTENT_BASE}{CONTENT}/{content['sid']}/ApprovalRequests"}
+
+
+def _valid_content_variables(raw: str) -> bool:
+    """A JSON object whose values are all set: Twilio refuses null or empty values (error 21656)."""
+    try:
+        variables = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(variables, dict) and all(isinstance(v, str) and v != "" for v in variables.values())
+
+
+def _without_nulls(value):
+    # The SDK sends every field of its request models, unset ones as null; Twilio ignores those.
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _content_problem(types: dict) -> str | None:
+    """What Twilio would refuse in a content definition: WhatsApp's button and list limits."""
+    quick = types.get("twilio/quick-reply")
+    if quick is not None:
+        actions = quick.get("actions") or []
+        if not quick.get("body") or not 1 <= len(actions) <= 10:
+            return "twilio/quick-reply needs a body and 1 to 10 actions"
+        if any(not a.get("title") or len(a["title"]) > 20 or not a.get("id") for a in actions):
+            return "a quick-reply action needs an id and a title of at most 20 characters"
+    picker = types.get("twilio/list-picker")
+    if picker is not None:
+        items = picker.get("items") or []
+        if not picker.get("body") or not picker.get("button") or not 1 <= len(items) <= 10:
+            return "twilio/list-picker needs a body, a button and 1 to 10 items"
+        if any(not i.get("item") or len(i["item"]) > 24 or not i.get("id") for i in items):
+            return "a list-picker item needs an id and an item of at most 24 characters"
+    text = types.get("twilio/text")
+    if text is not None and not text.get("body"):
+        return "twilio/text needs a body"
+    return None
+
+
+def _iso_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
 
 class _Handler(BaseHTTPRequestHandler):
     twilio: FakeTwilio
@@ -237,15 +381,24 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle()
 
+    def do_DELETE(self):
+        self._handle()
+
     def _handle(self):
         fake = self.twilio
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        multi = parse_qs(raw, keep_blank_values=True)
+        is_json = (self.headers.get("Content-Type") or "").startswith("application/json")
+        try:  # the Content API takes JSON bodies; the Messages API form fields
+            body = json.loads(raw) if is_json and raw else {}
+        except ValueError:
+            body = None
+        multi = {} if is_json else parse_qs(raw, keep_blank_values=True)
         form = {k: v if k == "MediaUrl" else v[0] for k, v in multi.items()}
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         auth_ok = self._basic_auth() == (fake.account_sid, fake.auth_token)
-        record = {"method": self.command, "path": url.path, "query": query, "form": form, "auth_ok": auth_ok}
+        record = {"method": self.command, "path": url.path, "query": query, "form": form, "auth_ok": auth_ok,
+                  "json": body}
         with fake._cond:
             fake.requests.append(record)
 
@@ -253,6 +406,9 @@ class _Handler(BaseHTTPRequestHandler):
         hang = 0.0
         if not auth_ok:
             status, body = fake._error(401, 20003, "Authenticate")
+        elif url.path == CONTENT or url.path.startswith(CONTENT + "/"):
+            status, body = (fake._content(self.command, url.path, query, body) if isinstance(body, dict)
+                            else fake._error(400, 20001, "The request body is not valid JSON"))
         elif self.command == "POST" and url.path == prefix + ".json":
             with fake._cond:
                 hang = fake._hangs.pop(0) if fake._hangs else 0.0
@@ -271,13 +427,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         if hang:
             fake._stopping.wait(hang)
-        payload = json.dumps(body).encode()
+        payload = json.dumps(body).encode() if body is not None else b""
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        if status == 201 and fake.auto_callbacks and body.get("sid") and form.get("StatusCallback"):
+        if status == 201 and fake.auto_callbacks and body.get("sid", "").startswith("SM") \
+                and form.get("StatusCallback"):
             threading.Thread(target=fake._auto_callbacks, args=(body["sid"],), daemon=True).start()
 
     def _basic_auth(self) -> tuple[str, str] | None:
