@@ -296,7 +296,7 @@ def test_an_answer_held_outside_the_window_goes_out_with_the_synced_answer_ready
 
 def test_a_lesson_outside_the_window_is_announced_with_the_synced_lesson_invite_in_the_teachers_language(
         app, twilio_api):
-    from helpdesk import cpd
+    from helpdesk.cpd import subscriptions as cpd
     from workers.cpd_jobs import push_due_lessons
 
     rt = app.extensions["helpdesk"]
