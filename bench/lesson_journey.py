@@ -2,7 +2,7 @@
 
     python bench/lesson_journey.py
 
-Prints, per reply language, the length and SMS segments (GSM-7 or UCS-2, as helpdesk.channels.twilio counts
+Prints, per reply language, the length and SMS segments (GSM-7 or UCS-2, as helpdesk.channels.base counts
 them) of one check question as it is sent ("Question 1 of 2: ..." with its numbered choices), median and
 maximum over every question of the shipped lessons; then lessons and hours per teaching area and level; then
 the median time of one helpdesk.cpd.lesson_choice.choose_lesson call over the shipped catalogue (the push makes one
@@ -18,9 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpdesk import lesson_choice  # noqa: E402
-from helpdesk.cpd import lesson_check
-from helpdesk.channels.twilio import sms_segments  # noqa: E402
+from helpdesk.channels.base import sms_segments  # noqa: E402
+from helpdesk.cpd.subscriptions import lesson_check, lesson_choice  # noqa: E402
 from knowledge_base.lessons import CHECK_LANGS, LEVELS, load_lessons  # noqa: E402
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpdesk.channels.twilio import WHATSAPP_MAX_CHARS, sms_segments, split_message  # noqa: E402
+from helpdesk.channels.base import sms_segments, split_message  # noqa: E402
+from helpdesk.channels.twilio import WHATSAPP_MAX_CHARS  # noqa: E402
 from helpdesk.cpd.subscriptions import sms_text, whatsapp_text  # noqa: E402
 from knowledge_base.lessons import REQUIRED_LANGS, load_lessons  # noqa: E402
 

@@ -170,16 +170,23 @@ def scheduler() -> None:
 @click.option("--whatsapp", is_flag=True, help="Write as a WhatsApp user instead of SMS.")
 @click.option("--wait", default=8.0, show_default=True, help="Seconds to wait for replies to each message.")
 def chat(url: str, sender: str, whatsapp: bool, wait: float) -> None:
-    """Text the running bot from this terminal: signed webhook posts in, stored replies out."""
-    from helpdesk.chat import ChatSession
+    """Text the running bot from this terminal (any directory): signed webhook posts in, and the replies the
+    service keeps for this number out. On WhatsApp, choices show as buttons: type a number or title to tap."""
+    from helpdesk.channels.twilio import InvalidInbound
+    from helpdesk.chat import ChatError, ChatSession
 
-    session = ChatSession(Settings.from_env(), url, sender, whatsapp)
-    click.echo(f"Texting {url} as {session.address}. Empty line or Ctrl-D to quit.")
-    for line in _lines(sys.stdin):
-        if not line.strip():
-            break
-        for reply in session.say(line.rstrip("\n"), wait):
-            click.echo(f"< {reply}\n")
+    try:
+        session = ChatSession(Settings.from_env(), url, sender, whatsapp)
+        click.echo(f"Texting {url} as {session.address}. Empty line or Ctrl-D to quit.")
+        for line in _lines(sys.stdin):
+            if not line.strip():
+                break
+            for reply in session.say(line.rstrip("\n"), wait):
+                click.echo(f"< {reply}\n")
+    except InvalidInbound:
+        raise click.BadParameter(f"not a phone number: {sender}", param_hint="--from") from None
+    except ChatError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _lines(stream):
@@ -196,14 +203,32 @@ def _lines(stream):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--limit", default=50, show_default=True)
 def outbox(as_json: bool, limit: int) -> None:
-    """The stored outbound messages, newest last."""
-    from helpdesk.chat import recent_outbound
-
-    for row in recent_outbound(Settings.from_env(), limit):
+    """The stored outbound messages of every number, newest last, read from this machine's database
+    (HELPDESK_DATA_DIR or DATABASE_URL: run it where the service runs)."""
+    for row in _recent_outbound(Settings.from_env(), limit):
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
             click.echo(f"{row['created_at']}  {row['status']:<10} {row['to']}: {row['body'][:100]}")
+
+
+def _recent_outbound(settings: Settings, limit: int) -> list[dict]:
+    from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from helpdesk.db import Database
+    from helpdesk.models import OutboundMessage
+
+    try:
+        with Database(settings.database_url).session_scope() as session:
+            rows = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)).all()
+            return [{"to": row.to_address, "body": row.body, "status": row.status, "kind": row.kind,
+                     "choices": row.choices, "created_at": row.created_at.isoformat(timespec="seconds") + "Z"}
+                    for row in reversed(rows)]
+    except (OperationalError, ProgrammingError):  # no such table: not the service's database
+        raise click.ClickException(
+            f"no helpdesk database at {_safe_url(settings)}: run this where the service runs, or set "
+            "HELPDESK_DATA_DIR or DATABASE_URL to its data") from None
 
 
 # --- knowledge base -------------------------------------------------------------------------------

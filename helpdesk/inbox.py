@@ -1,11 +1,11 @@
-"""Storing what Twilio tells us: inbound messages (deduplicated) and delivery statuses (forward only)."""
+"""Storing what the provider tells us: inbound messages (deduplicated) and delivery statuses (forward only)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from helpdesk.channels.twilio import OPTED_OUT, Inbound, StatusUpdate
+from helpdesk.channels.base import Failure, Inbound, StatusUpdate
 from helpdesk.models import InboundMessage, OutboundMessage, StatusEvent, Teacher, utcnow
 
 # Callbacks arrive out of order: a status only ever moves to a higher rank.
@@ -68,7 +68,7 @@ def apply_status(session: Session, update: StatusUpdate, outbound_id: int | None
         row.updated_at = utcnow()
     if update.error_code:
         row.error_code = update.error_code
-        if update.error_code == OPTED_OUT and row.teacher_id:
+        if update.failure is Failure.OPTED_OUT and row.teacher_id:
             teacher = session.get(Teacher, row.teacher_id)
             if teacher is not None and teacher.opted_out_at is None:
                 teacher.opted_out_at = utcnow()

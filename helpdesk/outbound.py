@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from helpdesk.channels.twilio import channel_limit, sms_segments, split_message
+from helpdesk.channels.base import channel_of, limits_for
 from helpdesk.db import enqueue_after_commit, enqueue_many_after_commit
 from helpdesk.models import OutboundMessage, Teacher, utcnow
 
@@ -50,10 +50,11 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
     The lane defaults from the kind (lane_for); a template that stands in for a lesson passes BULK.
     """
     lane = lane or lane_for(kind)
-    channel = channel or (teacher.channel if teacher else _channel_of(to_address))
+    channel = channel or (teacher.channel if teacher else channel_of(to_address))
     to_address = to_address or teacher.address(channel)
     suppressed = teacher is not None and teacher.opted_out_at is not None and kind not in ALLOWED_AFTER_OPT_OUT
-    parts = [body] if content_sid else split_message(body, channel_limit(channel))
+    limits = limits_for(channel)
+    parts = [body] if content_sid else limits.split(body)
     rows: list[OutboundMessage] = []
     previous: OutboundMessage | None = None
     for part in parts:
@@ -61,7 +62,7 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
             teacher_id=teacher.id if teacher else None, to_address=to_address, channel=channel, body=part,
             kind=kind, lane=lane, content_sid=content_sid, content_variables=content_variables,
             status="suppressed" if suppressed else "pending",
-            segments=sms_segments(part) if channel == "sms" else 1,
+            segments=limits.segments(part),
             follows_id=previous.id if previous else None, in_reply_to_id=in_reply_to_id,
         )
         session.add(row)
@@ -97,14 +98,15 @@ def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[in
     split: dict[tuple, list[tuple[str, int]]] = {}  # a push sends the same few lesson texts to many teachers
     now = utcnow()
     for draft in drafts:
-        channel = draft.channel or (draft.teacher.channel if draft.teacher else _channel_of(draft.to_address))
+        channel = draft.channel or (draft.teacher.channel if draft.teacher else channel_of(draft.to_address))
         to_address = draft.to_address or draft.teacher.address(channel)
         suppressed = (draft.teacher is not None and draft.teacher.opted_out_at is not None
                       and draft.kind not in ALLOWED_AFTER_OPT_OUT)
         key = (draft.body, channel, bool(draft.content_sid))
         if key not in split:
-            parts = [draft.body] if draft.content_sid else split_message(draft.body, channel_limit(channel))
-            split[key] = [(part, sms_segments(part) if channel == "sms" else 1) for part in parts]
+            limits = limits_for(channel)
+            parts = [draft.body] if draft.content_sid else limits.split(draft.body)
+            split[key] = [(part, limits.segments(part)) for part in parts]
         planned.append([dict(
             teacher_id=draft.teacher.id if draft.teacher else None, to_address=to_address, channel=channel,
             body=part, kind=draft.kind, lane=draft.lane or lane_for(draft.kind), content_sid=draft.content_sid,
@@ -147,8 +149,6 @@ def _insert_returning_ids(session: Session, values: list[dict]) -> list[int]:
                                    values).scalars())
 
 
-def _channel_of(address: str | None) -> str:
-    return "whatsapp" if address and address.startswith("whatsapp:") else "sms"
 
 
 def whatsapp_window_open(teacher: Teacher | None, now: datetime | None = None) -> bool:

@@ -7,6 +7,8 @@ import os
 import re
 import secrets
 
+from helpdesk.channels.base import phone_of
+
 # A run of 7 or more digits (with an optional '+') standing on its own: what a phone number looks like in a
 # log line. Ids, counts and dates ('2026-12-01') are shorter runs or joined by '-', so they stay readable.
 _PHONE_LIKE = re.compile(r"(?<![\w+-])\+?[0-9]{7,15}(?![\w-])")
@@ -32,9 +34,11 @@ def mask_numbers_in(text: str) -> str:
 
 
 def mask_address(address: str | None) -> str:
-    if address and address.startswith("whatsapp:"):
-        return "whatsapp:" + mask_phone(address[len("whatsapp:"):])
-    return mask_phone(address)
+    """'whatsapp:+923001234567' -> 'whatsapp:+92300****567': the channel stays readable, the number masked."""
+    if not address:
+        return mask_phone(address)
+    phone = phone_of(address)
+    return address[:len(address) - len(phone)] + mask_phone(phone)
 
 
 def pseudonym(phone: str, key: str) -> str:

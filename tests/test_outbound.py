@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk import outbound
-from helpdesk.channels.twilio import normalise_phone, sms_segments, split_message, InvalidInbound
+from helpdesk.channels.base import sms_segments, split_message
+from helpdesk.channels.twilio import InvalidInbound, normalise_phone
 from helpdesk.dialogue import get_or_create_teacher
 from helpdesk.models import OutboundMessage, Teacher, utcnow
 from helpdesk.ratelimit import RateLimiter

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from helpdesk import outbound
-from helpdesk.channels.base import OutgoingMessage, SendError
+from helpdesk.channels.base import SMS, WHATSAPP, Failure, OutgoingMessage, SendError, channel_of
 from helpdesk.channels.templates import ANSWER_READY, answer_ready_variables, sids_for
-from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_address
 from helpdesk.runtime import current
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 # (1 message/s for a long code): re-enqueueing every bulk send instead would churn 100,000 jobs through Redis.
 MAX_INLINE_WAIT = 2.0
 STUCK_SENDING_AFTER = timedelta(minutes=10)
-# A send in doubt is looked up at Twilio after this long; if Twilio has no such message by then, the
+# A send in doubt is looked up at the provider after this long; if it has no such message by then, the
 # request never created one and sending again cannot duplicate it.
 RECONCILE_AFTER = timedelta(minutes=2)
 
@@ -103,12 +102,13 @@ def _take_rate_slot(session, rt, row: OutboundMessage) -> bool:
 def _deliver(rt, outbound_id: int) -> None:
     with rt.db.session_scope() as session:
         row = session.get(OutboundMessage, outbound_id)
+        transport = rt.transport_for(row.channel)
         message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid,
                                   content_variables=row.content_variables,
-                                  status_callback=_status_callback_url(rt, row.id))
+                                  status_callback=transport.status_callback(row.id))
         attempts, lane = row.attempts, row.lane
     try:
-        result = rt.transport.send(message)
+        result = transport.send(message)
     except SendError as error:
         _record_failure(rt, outbound_id, attempts, error)
         return
@@ -128,19 +128,19 @@ def _record_failure(rt, outbound_id: int, attempts: int, error: SendError) -> No
         row = session.get(OutboundMessage, outbound_id)
         row.error_code, row.error_message, row.updated_at = error.code, str(error)[:300], utcnow()
         teacher = session.get(Teacher, row.teacher_id) if row.teacher_id else None
-        if error.code == OPTED_OUT:
+        if error.meaning is Failure.OPTED_OUT:
             row.status = "failed"
             if teacher is not None and teacher.opted_out_at is None:
                 teacher.opted_out_at = utcnow()
-        elif error.code == OUTSIDE_WINDOW:
+        elif error.meaning is Failure.OUTSIDE_WINDOW:
             row.status = "retrying"  # undone by _hold_for_window below
             if teacher is not None:
                 teacher.last_whatsapp_inbound_at = None  # our clock disagreed with WhatsApp's: trust theirs
             _hold_for_window(session, rt, row, teacher)
-        elif error.ambiguous:
+        elif error.meaning is Failure.AMBIGUOUS:
             # It may have been sent: never blind-retry. The status callback (keyed by our id) settles it.
             row.status = "unknown"
-        elif error.permanent or attempts >= rt.settings.send_max_attempts:
+        elif error.meaning is Failure.PERMANENT or attempts >= rt.settings.send_max_attempts:
             row.status = "failed"
         else:
             delay = _backoff(rt.settings.send_backoff_seconds, attempts)
@@ -163,7 +163,7 @@ def _waits_for_previous_part(session, row: OutboundMessage) -> bool:
 
 
 def _must_wait_for_window(row: OutboundMessage, teacher: Teacher | None) -> bool:
-    return (row.channel == "whatsapp" and not row.content_sid and teacher is not None
+    return (row.channel == WHATSAPP and not row.content_sid and teacher is not None
             and not outbound.whatsapp_window_open(teacher))
 
 
@@ -184,26 +184,19 @@ def _hold_for_window(session, rt, row: OutboundMessage, teacher: Teacher | None)
     if already_notified:
         return
     if template_sid:
-        outbound.queue_message(session, teacher=teacher, body="", kind="template", channel="whatsapp",
+        outbound.queue_message(session, teacher=teacher, body="", kind="template", channel=WHATSAPP,
                                content_sid=template_sid,
                                content_variables=answer_ready_variables(teacher.name, teacher.language))
     elif rt.settings.answer_sms_fallback:
         # No approved template configured, but SMS fallback is on: the teacher still hears from us now.
         row.status = "pending"
-        row.channel, row.to_address = "sms", teacher.phone
+        row.channel, row.to_address = SMS, teacher.address(SMS)
         session.flush()
         outbound.enqueue_send(session, row.id, row.lane, job_id=f"out-{row.id}-sms")
 
 
 def _sender_key(rt, to_address: str) -> str:
-    return f"sender:{rt.transport.sender_for(to_address)}"
-
-
-def _status_callback_url(rt, outbound_id: int) -> str | None:
-    base = rt.settings.public_base_url
-    # Our id rides in the callback URL, so a callback links the Twilio SID to the row even when the
-    # worker died between Twilio's answer and our commit.
-    return f"{base}/twilio/status?oid={outbound_id}" if base else None
+    return f"sender:{rt.transport_for(channel_of(to_address)).sender_for(to_address)}"
 
 
 def sweep_unprocessed(older_than_seconds: float | None = None) -> int:
@@ -243,8 +236,8 @@ def sweep_unprocessed(older_than_seconds: float | None = None) -> int:
 
 
 def reconcile_unknown() -> int:
-    """Settle sends whose outcome is unknown (a timeout after the request): find the message at Twilio and
-    record its SID, or send again when Twilio never created it. Returns how many were settled."""
+    """Settle sends whose outcome is unknown (a timeout after the request): find the message at the provider
+    and record its SID, or send again when it never created one. Returns how many were settled."""
     rt = current()
     with rt.db.session_scope() as session:
         rows = session.scalars(
@@ -256,7 +249,8 @@ def reconcile_unknown() -> int:
         for row in rows:
             message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid)
             try:
-                found = rt.transport.find_sent(message, since=row.created_at - timedelta(minutes=1))
+                found = rt.transport_for(row.channel).find_sent(message,
+                                                                since=row.created_at - timedelta(minutes=1))
             except SendError as error:
                 log.warning("reconcile of outbound %s postponed: %s", row.id, error)
                 continue

@@ -173,5 +173,5 @@ class TemplateSids:
 
 def sids_for(rt) -> TemplateSids:
     """The runtime's lookup: the transport's own when it has one (one cache per process), else a fresh one."""
-    found = getattr(rt.transport, "template_sids", None)
+    found = getattr(rt.transport_for("whatsapp"), "template_sids", None)
     return found if isinstance(found, TemplateSids) else TemplateSids(rt.db, rt.settings)

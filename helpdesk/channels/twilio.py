@@ -1,4 +1,5 @@
-"""Everything Twilio-specific: inbound parsing, signatures, sending through the real SDK, message length.
+"""Everything Twilio-specific: inbound parsing, signatures, sending through the real SDK, the limits and
+message kinds it declares (CHANNELS), and what its error codes mean (failure_of).
 
 See shared/research/twilio-platform.md for the platform rules cited in the comments.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+import uuid
 from datetime import datetime
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -17,11 +18,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from helpdesk.channels.base import OutgoingMessage, SendError, SendResult
+from helpdesk.channels.base import (SMS, WHATSAPP, ChannelSpec, Failure, Inbound, Limits, MessageKind, Option,
+                                    OutgoingMessage, SendError, SendResult, StatusUpdate)
 
 log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Twilio's WhatsApp addresses; ours (base.address_for) have the same form, so none is rewritten.
 WHATSAPP_PREFIX = "whatsapp:"
 WHATSAPP_MAX_CHARS = 1600  # Body limit on every channel; WhatsApp has no segments.
 SMS_MAX_CHARS = 1600       # Twilio concatenates up to 1600 characters into one multi-segment SMS.
@@ -29,10 +32,19 @@ MAX_INBOUND_BODY = 4096    # Twilio sends at most 1600; anything far longer is n
 MESSAGE_SID = re.compile(r"^(SM|MM|IM|SW)[0-9a-fA-F]{32}$")
 STATUS_WORD = re.compile(r"^[a-z_]{2,20}$")
 
-# Errors after which retrying the same send is pointless.
+# What Twilio's error codes mean (shared/research/twilio-platform.md). Codes not listed are judged by HTTP
+# status: 429 and 5xx are retried, any other refusal is permanent.
 OPTED_OUT = 21610
 OUTSIDE_WINDOW = 63016
-PERMANENT_CODES = {OPTED_OUT, OUTSIDE_WINDOW, 21211, 21612, 21614, 21617, 21658, 63003, 21408}
+FAILURE_BY_CODE = {
+    OPTED_OUT: Failure.OPTED_OUT,
+    OUTSIDE_WINDOW: Failure.OUTSIDE_WINDOW,
+    **dict.fromkeys((21211, 21612, 21614, 21617, 21658, 63003, 21408), Failure.PERMANENT),
+}
+
+
+def failure_of(code: int | None) -> Failure | None:
+    return FAILURE_BY_CODE.get(code) if code is not None else None
 
 
 class InvalidInbound(ValueError):
@@ -61,17 +73,6 @@ def normalise_phone(raw: str, default_country: str = "92") -> str:
 
 # --- inbound --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Inbound:
-    sid: str
-    phone: str
-    channel: str  # "whatsapp" | "sms"
-    body: str
-    num_media: int = 0
-    media: tuple[dict, ...] = ()
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-
 _EXTRA_FIELDS = ("ProfileName", "Latitude", "Longitude", "Address", "Label", "ButtonPayload", "ButtonText",
                  "OptOutType", "MessageType", "OriginalRepliedMessageSid", "Forwarded")
 
@@ -84,7 +85,7 @@ def parse_inbound(form: Mapping[str, str]) -> Inbound:
     sender = form.get("From") or ""
     if not sender:
         raise InvalidInbound("missing From")
-    channel = "whatsapp" if sender.lower().startswith(WHATSAPP_PREFIX) else "sms"
+    channel = WHATSAPP if sender.lower().startswith(WHATSAPP_PREFIX) else SMS
     # WaId is the WhatsApp identity without '+'; From is authoritative when both are present.
     phone = normalise_phone(sender)
     body = _clean(form.get("Body") or "")
@@ -110,13 +111,6 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
-@dataclass(frozen=True)
-class StatusUpdate:
-    sid: str
-    status: str
-    error_code: int | None
-
-
 def parse_status(form: Mapping[str, str]) -> StatusUpdate:
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
@@ -124,7 +118,7 @@ def parse_status(form: Mapping[str, str]) -> StatusUpdate:
         raise InvalidInbound("missing or malformed MessageSid or MessageStatus")
     raw_code = (form.get("ErrorCode") or "").strip()
     code = int(raw_code) if raw_code.isdigit() and len(raw_code) <= 6 else None  # Twilio codes are 5 digits
-    return StatusUpdate(sid=sid, status=status, error_code=code)
+    return StatusUpdate(sid=sid, status=status, error_code=code, failure=failure_of(code))
 
 
 # --- signatures -----------------------------------------------------------------------------------
@@ -152,91 +146,50 @@ def compute_signature(auth_token: str, url: str, params: Mapping[str, str]) -> s
     return RequestValidator(auth_token).compute_signature(url, params)
 
 
-# --- length ---------------------------------------------------------------------------------------
+# --- imitating Twilio (`helpdesk chat`) -----------------------------------------------------------
 
-_GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+SANDBOX_NUMBER = "+14155238886"  # Twilio's WhatsApp sandbox sender, the `To` of a chat message
 
 
-def is_gsm7(text: str) -> bool:
-    return all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in text)
+def inbound_form(sender: str, body: str, *, account_sid: str | None = None, media_type: str | None = None,
+                 tap: Option | None = None, profile_name: str = "Chat Teacher") -> dict[str, str]:
+    """The form Twilio posts to /twilio/inbound for a message from `sender` (an address).
+
+    `tap`: the teacher tapped this quick-reply button; Twilio sends its title as Body and ButtonText, and
+    its id as ButtonPayload. `media_type`: one attachment of that type instead of text.
+    """
+    whatsapp = sender.startswith(WHATSAPP_PREFIX)
+    form = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": account_sid or "AC" + "0" * 32,
+        "From": sender,
+        "To": WHATSAPP_PREFIX + SANDBOX_NUMBER if whatsapp else SANDBOX_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    if media_type:
+        form.update(Body="", NumMedia="1", MediaUrl0="https://example.invalid/media/1",
+                    MediaContentType0=media_type)
+    if tap is not None:
+        form.update(Body=tap.title, ButtonText=tap.title, ButtonPayload=tap.id)
+    if whatsapp:
+        form.update(WaId=sender[len(WHATSAPP_PREFIX):].lstrip("+"), ProfileName=profile_name)
+    return form
 
 
-def sms_segments(text: str) -> int:
-    """Billed SMS segments. One non-GSM-7 character (any Urdu letter) makes the whole message UCS-2."""
-    if is_gsm7(text):
-        units = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text)
-        single, multi = 160, 153
-    else:
-        units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)  # astral emoji take two UTF-16 units
-        single, multi = 70, 67
-    if units <= single:
-        return 1
-    return -(-units // multi)
+def signature_header(auth_token: str, url: str, params: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The header that signs a request to `url` (a POST with form `params`, or a GET) as Twilio does."""
+    return {"X-Twilio-Signature": compute_signature(auth_token, url, params or {})}
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?۔؟])\s+|\n+")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# --- what Twilio can carry -----------------------------------------------------------------------
 
-
-def split_message(text: str, limit: int) -> list[str]:
-    """Split into parts of at most `limit` characters: at paragraph breaks where whole paragraphs fit, so a
-    WhatsApp lesson over 1600 characters keeps its heading and blocks; a longer paragraph at sentence
-    boundaries, then at spaces."""
-    text = text.strip()
-    if len(text) <= limit:
-        return [text]
-    pieces = (piece for paragraph in _PARAGRAPH_BREAK.split(text) for piece in
-              ([paragraph.strip()] if len(paragraph.strip()) <= limit else _sentence_parts(paragraph.strip(), limit)))
-    return _pack(pieces, limit, "\n\n")
-
-
-def _sentence_parts(text: str, limit: int) -> list[str]:
-    pieces = (piece for sentence in _SENTENCE_END.split(text) for piece in _hard_wrap(sentence.strip(), limit))
-    return _pack(pieces, limit, " ")
-
-
-def _pack(pieces, limit: int, separator: str) -> list[str]:
-    """Join pieces (each within the limit) greedily into as few parts as fit, in order."""
-    parts: list[str] = []
-    current = ""
-    for piece in pieces:
-        if not piece:
-            continue
-        candidate = f"{current}{separator}{piece}" if current else piece
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            parts.append(current)
-            current = piece
-    if current:
-        parts.append(current)
-    return [p for p in parts if p]
-
-
-def _hard_wrap(sentence: str, limit: int) -> list[str]:
-    if len(sentence) <= limit:
-        return [sentence]
-    words, lines, line = sentence.split(" "), [], ""
-    for word in words:
-        while len(word) > limit:
-            lines.append(word[:limit])
-            word = word[limit:]
-        if len(line) + len(word) + 1 > limit and line:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    if line:
-        lines.append(line)
-    return lines
-
-
-def channel_limit(channel: str) -> int:
-    return WHATSAPP_MAX_CHARS if channel == "whatsapp" else SMS_MAX_CHARS
+# Twilio's Body limit is 1600 characters on every channel (WhatsApp itself allows more, and has no segments);
+# it concatenates up to 1600 characters into one multi-segment SMS, billed per segment.
+CHANNELS = {
+    WHATSAPP: ChannelSpec(Limits(WHATSAPP_MAX_CHARS), frozenset(MessageKind)),
+    SMS: ChannelSpec(Limits(SMS_MAX_CHARS, billed_in_segments=True), frozenset({MessageKind.TEXT})),
+}
 
 
 # --- sending --------------------------------------------------------------------------------------
@@ -262,7 +215,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
 class TwilioTransport:
     def __init__(self, *, account_sid: str, auth_token: str, sms_from: str | None, whatsapp_from: str | None,
                  messaging_service_sid: str | None, timeout: float, validity_period: int | None,
-                 api_base_url: str | None = None, template_sids=None):
+                 api_base_url: str | None = None, public_base_url: str | None = None, template_sids=None):
         # The SDK's HTTP client has no timeout by default: a hung connection would hang the worker.
         http = (BaseUrlHttpClient(api_base_url, timeout=timeout) if api_base_url
                 else TwilioHttpClient(timeout=timeout))
@@ -271,7 +224,15 @@ class TwilioTransport:
         self.whatsapp_from = whatsapp_from
         self.messaging_service_sid = messaging_service_sid
         self.validity_period = validity_period
+        self.public_base_url = public_base_url
         self.template_sids = template_sids  # (name, language) -> Content SID: helpdesk.channels.templates
+
+    channels = CHANNELS
+
+    def status_callback(self, outbound_id: int) -> str | None:
+        # Our id rides in the callback URL, so a callback links the Twilio SID to the row even when the
+        # worker died between Twilio's answer and our commit.
+        return f"{self.public_base_url}/twilio/status?oid={outbound_id}" if self.public_base_url else None
 
     def sender_for(self, to: str) -> str:
         if to.startswith(WHATSAPP_PREFIX):
@@ -285,7 +246,7 @@ class TwilioTransport:
         except TwilioRestException as exc:
             raise _classify(exc) from exc
         except TwilioException as exc:
-            raise SendError(str(exc), permanent=True) from exc
+            raise SendError(str(exc), meaning=Failure.PERMANENT) from exc
         except Exception as exc:  # requests' errors: decide whether the request may have been sent
             raise _classify_transport_error(exc) from exc
         return SendResult(sid=created.sid, status=created.status or "queued")
@@ -329,12 +290,12 @@ class TwilioTransport:
 
 def _classify(exc: TwilioRestException) -> SendError:
     code, status = exc.code, exc.status
-    if code in PERMANENT_CODES:
-        return SendError(exc.msg or str(exc), code=code, http_status=status, permanent=True)
-    # 429 was never processed and is always safe to retry; 5xx from the API is transient.
-    if status == 429 or (status and status >= 500):
-        return SendError(exc.msg or str(exc), code=code, http_status=status)
-    return SendError(exc.msg or str(exc), code=code, http_status=status, permanent=True)
+    meaning = failure_of(code)
+    if meaning is None:
+        # 429 was never processed and is always safe to retry; 5xx from the API is transient.
+        transient = status == 429 or bool(status and status >= 500)
+        meaning = Failure.RETRY_LATER if transient else Failure.PERMANENT
+    return SendError(exc.msg or str(exc), meaning=meaning, code=code, http_status=status)
 
 
 def _classify_transport_error(exc: Exception) -> SendError:
@@ -346,8 +307,9 @@ def _classify_transport_error(exc: Exception) -> SendError:
         and "Read timed out" not in str(exc)
         and _never_connected(exc)
     ):
-        return SendError(f"connection failed: {exc}")
-    return SendError(f"no answer from Twilio, the message may have been sent: {exc}", ambiguous=True)
+        return SendError(f"connection failed: {exc}", meaning=Failure.RETRY_LATER)
+    return SendError(f"no answer from Twilio, the message may have been sent: {exc}",
+                     meaning=Failure.AMBIGUOUS)
 
 
 def _never_connected(exc: Exception) -> bool:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from helpdesk.channels.base import address_for
 from helpdesk.db import Base
 
 
@@ -49,8 +50,7 @@ class Teacher(Base):
     state_expires_at: Mapped[datetime | None]
 
     def address(self, channel: str | None = None) -> str:
-        channel = channel or self.channel
-        return f"whatsapp:{self.phone}" if channel == "whatsapp" else self.phone
+        return address_for(channel or self.channel, self.phone)
 
 
 class InboundMessage(Base):

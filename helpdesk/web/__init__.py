@@ -4,10 +4,11 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from helpdesk.web import auth, health, webhooks
+    from helpdesk.web import auth, dev_outbox, health, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
+    dev_outbox.register(app)  # only on the outbox transport: what `helpdesk chat` reads
     auth.init_app(app)
     # Each console area adds itself: (endpoint, label, roles) for the menu, (endpoint, roles) for home.
     app.config.setdefault("NAV_LINKS", [])

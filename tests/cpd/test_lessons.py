@@ -114,7 +114,8 @@ def test_roman_urdu_is_written_not_copied_from_english(shipped):
 def test_every_shipped_lesson_reaches_whatsapp_in_whole_blocks(shipped, lang):
     # Over 1600 characters the send path splits a lesson; each message must hold whole blocks (heading, parts,
     # activity...), not sentences run together, so nothing is cut and the layout survives.
-    from helpdesk.channels.twilio import WHATSAPP_MAX_CHARS, split_message
+    from helpdesk.channels.base import split_message
+    from helpdesk.channels.twilio import WHATSAPP_MAX_CHARS
     from helpdesk.cpd.subscriptions import whatsapp_text
 
     broken = [lesson.id for lesson in shipped
