@@ -23,6 +23,7 @@ import logging
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from helpdesk.channels.base import all_addresses
 from helpdesk.models import (Certificate, Expert, FaqProposal, FaqRecord, InboundMessage, LessonDelivery,
                              OutboundMessage, ReflectionReply, Teacher, Ticket, TicketEvent, utcnow)
 
@@ -78,7 +79,7 @@ def _erase_messages(session: Session, teacher: Teacher, phone: str, tombstone: s
     session.execute(
         update(OutboundMessage)
         .where(or_(OutboundMessage.teacher_id == teacher.id,
-                   OutboundMessage.to_address.in_((phone, f"whatsapp:{phone}"))),
+                   OutboundMessage.to_address.in_(all_addresses(phone))),
                OutboundMessage.status.notin_(IN_FLIGHT))
         .values(body="", to_address=tombstone, content_variables=None, error_message=None)
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from analytics.taxonomy import load_taxonomy, profile_band
 from helpdesk import content, outbound
+from helpdesk.channels.base import address_for, phone_of
 from helpdesk.experts import routing
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, Ticket, TicketEvent
@@ -137,7 +138,7 @@ def rate_answer(session: Session, rt, ticket: Ticket, rating: int) -> None:
 
 
 def expert_for_phone(session: Session, phone: str) -> Expert | None:
-    phone = phone.removeprefix("whatsapp:")
+    phone = phone_of(phone)
     return session.scalars(select(Expert).where(Expert.phone == phone, Expert.active.is_(True))).first()
 
 
@@ -459,7 +460,7 @@ def ticket_notice(ticket: Ticket) -> str:
 def notify_expert(session: Session, expert: Expert, body: str, ticket: Ticket | None = None) -> None:
     """A message to an expert; `ticket` links it to the ticket it is about (DELETE MY DATA blanks those)."""
     channel = expert_channel(session, expert)
-    address = f"whatsapp:{expert.phone}" if channel == "whatsapp" else expert.phone
+    address = address_for(channel, expert.phone)
     rows = outbound.queue_message(session, body=body, kind="expert", to_address=address, channel=channel)
     for row in rows:
         row.ticket_id = ticket.id if ticket is not None else None

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from helpdesk.channels.base import phone_of
 from helpdesk.experts import tickets
 from helpdesk.models import User
 from helpdesk.models.tickets import Expert
@@ -48,7 +49,7 @@ def save_expert(session, *, user: User, phone: str, subjects, grade_bands=(), la
                 timezone: str = "Asia/Karachi", is_lead: bool = False, channel: str = "whatsapp",
                 active: bool = True) -> Expert:
     """Create or update the expert profile of a console user (validated; raises ValueError)."""
-    phone = phone.strip().removeprefix("whatsapp:")
+    phone = phone_of(phone.strip())
     if not E164.match(phone):
         raise ValueError("phone must be in international format, e.g. +923001234567")
     if channel not in ("whatsapp", "sms"):
