@@ -7,6 +7,7 @@ teacher row, tickets and analytics rows join the same commit. Nothing is sent be
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from helpdesk import content, conversation, outbound
 from helpdesk.conversation import (
     AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
-    RateQuestion, RecordQuestion, SaveProfile, SetLanguage, UpdateQuestion,
+    RateQuestion, RecordQuestion, Reply, SaveProfile, SetLanguage, UpdateQuestion,
 )
 # DELETE MY DATA lives in helpdesk.erasure; finish_erasure is importable here for jobs queued under this
 # module's name before the move.
@@ -95,6 +96,9 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
     if teacher.state and teacher.state_expires_at is not None and teacher.state_expires_at < now:
         teacher.state, teacher.state_data, teacher.state_expires_at = None, None, None
     extra = message.extra or {}
+    # A button tap or list pick carries the option's id (its number): it decides what typing it would.
+    text = conversation.tapped_text(text, extra.get("ButtonPayload") or extra.get("ListId"), teacher.state,
+                                    teacher.state_data or {})
     media = media if media is not None else (message.media or [])
     quiet = teacher.opted_out_at is not None or flooded  # these turns never look further
     return conversation.Turn(
@@ -153,7 +157,7 @@ def _recent_question(session: Session, teacher: Teacher, message: InboundMessage
 def apply_decision(session: Session, rt, teacher: Teacher, message: InboundMessage, turn: conversation.Turn,
                    decision: Decision) -> None:
     now = utcnow()
-    replies: list[tuple[str, str]] = [(reply.kind, reply.text) for reply in decision.replies]
+    replies: list[Reply] = list(decision.replies)
     interaction_id = None
     erase = False
     for effect in decision.effects:
@@ -164,25 +168,30 @@ def apply_decision(session: Session, rt, teacher: Teacher, message: InboundMessa
         else:
             text = _apply_effect(session, rt, teacher, message, turn, effect, interaction_id)
             if text:
-                replies.append(("notice", text))
+                replies.append(text if isinstance(text, Reply) else Reply("effect", text))
     _apply_state(teacher, decision, interaction_id, now)
     if decision.handled_as not in ("opted-out", "flooded") and not decision.handled_as.startswith("twilio-"):
         teacher.welcomed_at = teacher.welcomed_at or now
-    for kind, body in _merge(replies):
-        outbound.queue_message(session, teacher=teacher, body=body, kind=kind, in_reply_to_id=message.id)
+    for reply in _merge(replies):
+        outbound.queue_message(session, teacher=teacher, body=reply.text, kind=reply.kind, choices=reply.choices,
+                               in_reply_to_id=message.id)
     if erase:
         erase_teacher(session, rt, teacher)
 
 
-def _merge(replies: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _merge(replies: list[Reply]) -> list[Reply]:
     """One message per turn where possible (the send path splits it to fit the channel): on SMS every
-    extra message is another bill, and on both channels separate messages may arrive out of order."""
-    merged: list[tuple[str, str]] = []
-    for kind, body in replies:
-        if merged and (merged[-1][0] == kind or {merged[-1][0], kind} == {"notice", "answer"}):
-            merged[-1] = ("answer" if "answer" in (kind, merged[-1][0]) else kind, f"{merged[-1][1]}\n\n{body}")
+    extra message is another bill, and on both channels separate messages may arrive out of order.
+    A choice ends its message (buttons or a list come last), and the text before it goes above them."""
+    merged: list[Reply] = []
+    for reply in replies:
+        last = merged[-1] if merged else None
+        if last and last.choices is None and (last.kind == reply.kind or {last.kind, reply.kind} == {"notice", "answer"}):
+            choices = reply.choices and replace(reply.choices, prompt=f"{last.text}\n\n{reply.choices.prompt}")
+            merged[-1] = Reply(last.key, f"{last.text}\n\n{reply.text}",
+                               "answer" if "answer" in (reply.kind, last.kind) else reply.kind, choices)
         else:
-            merged.append((kind, body))
+            merged.append(reply)
     return merged
 
 
@@ -210,8 +219,9 @@ def _record_question(session: Session, rt, teacher: Teacher, message: InboundMes
 
 
 def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessage, turn: conversation.Turn,
-                  effect, interaction_id: int | None) -> str | None:
-    """Apply one effect; return a reply text when the effect's owner writes it (CPD)."""
+                  effect, interaction_id: int | None) -> str | Reply | None:
+    """Apply one effect; return a reply (a text, or a Reply with choices) when the effect's owner writes it
+    (CPD)."""
     from analytics import store
 
     from helpdesk import cpd, tickets

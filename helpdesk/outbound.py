@@ -3,12 +3,13 @@ by `workers.jobs.send_outbound` once the transaction commits.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
+from helpdesk.channels.base import Choices
 from helpdesk.channels.twilio import channel_limit, sms_segments, split_message
 from helpdesk.db import enqueue_after_commit
 from helpdesk.models import OutboundMessage, Teacher, utcnow
@@ -43,26 +44,30 @@ def enqueue_send(session: Session, outbound_id: int, lane: str, *args, job_id: s
 def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | None = None,
                   to_address: str | None = None, channel: str | None = None, in_reply_to_id: int | None = None,
                   content_sid: str | None = None, content_variables: dict | None = None,
-                  lane: str | None = None) -> list[OutboundMessage]:
+                  lane: str | None = None, choices: Choices | None = None) -> list[OutboundMessage]:
     """Store a message (split into parts that fit the channel) and send it after commit.
 
     Give either a teacher (answered on the channel they last used) or an explicit address (an expert).
     The lane defaults from the kind (lane_for); a template that stands in for a lesson passes BULK.
+    `choices` (the menu that `body` writes out as numbered text) goes with the last part: the channel may show
+    it as buttons or a list.
     """
     lane = lane or lane_for(kind)
     channel = channel or (teacher.channel if teacher else _channel_of(to_address))
     to_address = to_address or teacher.address(channel)
     suppressed = teacher is not None and teacher.opted_out_at is not None and kind not in ALLOWED_AFTER_OPT_OUT
     parts = [body] if content_sid else split_message(body, channel_limit(channel))
+    last_choices = _last_part_choices(choices, parts, channel)
     rows: list[OutboundMessage] = []
     previous: OutboundMessage | None = None
-    for part in parts:
+    for number, part in enumerate(parts, 1):
         row = OutboundMessage(
             teacher_id=teacher.id if teacher else None, to_address=to_address, channel=channel, body=part,
             kind=kind, lane=lane, content_sid=content_sid, content_variables=content_variables,
             status="suppressed" if suppressed else "pending",
             segments=sms_segments(part) if channel == "sms" else 1,
             follows_id=previous.id if previous else None, in_reply_to_id=in_reply_to_id,
+            choices=last_choices.to_json() if last_choices and number == len(parts) else None,
         )
         session.add(row)
         session.flush()
@@ -72,6 +77,16 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
         # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
         enqueue_send(session, rows[0].id, lane, job_id=f"out-{rows[0].id}")
     return rows
+
+
+def _last_part_choices(choices: Choices | None, parts: list[str], channel: str) -> Choices | None:
+    """The choices for the last part of a split message: the prompt cut the way the text was, so the buttons'
+    message says what the last text part says. When the prompt does not split into as many parts, the menu
+    stays numbered text (rare: a lead-in longer than a whole message)."""
+    if choices is None or len(parts) == 1:
+        return choices
+    prompts = split_message(choices.prompt, channel_limit(channel))
+    return replace(choices, prompt=prompts[-1]) if len(prompts) == len(parts) else None
 
 
 @dataclass

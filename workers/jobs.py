@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from helpdesk import outbound
-from helpdesk.channels.base import OutgoingMessage, SendError
+from helpdesk.channels.base import Choices, OutgoingMessage, SendError
 from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_address
@@ -102,9 +102,12 @@ def _take_rate_slot(session, rt, row: OutboundMessage) -> bool:
 def _deliver(rt, outbound_id: int) -> None:
     with rt.db.session_scope() as session:
         row = session.get(OutboundMessage, outbound_id)
+        teacher = session.get(Teacher, row.teacher_id) if row.teacher_id else None
         message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid,
                                   content_variables=row.content_variables,
-                                  status_callback=_status_callback_url(rt, row.id))
+                                  status_callback=_status_callback_url(rt, row.id),
+                                  choices=Choices.from_json(row.choices),
+                                  window_open=outbound.whatsapp_window_open(teacher))
         attempts, lane = row.attempts, row.lane
     try:
         result = rt.transport.send(message)
