@@ -301,6 +301,12 @@ def _word_count(text: str) -> int:
 
 # --------------------------------------------------------------------------- taps
 
+EXPERT_RATING_TITLES = ("choice_helped", "choice_not_helped")  # the buttons under an expert's answer
+
+
+def expert_rating_choices(body: str, language: str) -> Choices:
+    return choices_of(body, [content.text(key, language) for key in EXPERT_RATING_TITLES], language)
+
 def offered_options(state: str | None, data: dict) -> int:
     """How many numbered options the bot's last question in this state offered (0: none)."""
     if state == "onboarding" and data.get("step") in CHOICE_STEPS:
@@ -368,11 +374,15 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         handled = _continue_state(ctx)
         if handled is not None:
             return handled
-    if turn.awaiting_expert_rating and (_only_numbers(text) and _numbers(text)[:1] in ([1], [2])):
-        rating = _numbers(text)[0]
+    expert_titled = _titled(text, EXPERT_RATING_TITLES) if turn.awaiting_expert_rating else None
+    if turn.awaiting_expert_rating and (expert_titled or (_only_numbers(text) and _numbers(text)[:1] in ([1], [2]))):
+        rating = expert_titled or _numbers(text)[0]
         ctx.do(RateExpertAnswer(rating))
         ctx.say("expert_rating_thanks" if rating == 1 else "expert_rating_reopened")
         return ctx.done("expert-rating")
+    if turn.awaiting_reflection and _titled(text, ("choice_not_yet",)):
+        ctx.say("cpd_not_yet")  # the lesson's "Not yet" button: no reflection to credit, DONE comes later
+        return ctx.done("cpd:not-yet")
     unusual = _unusual_message(ctx)
     if unusual is not None:
         return unusual
@@ -905,10 +915,16 @@ def _clarify_title(candidate, entry, question_text: str, titles: dict) -> str:
     title = titles.get(candidate.faq_id)
     if title and (not entry.questions or question_text == entry.questions[0]):
         return title
-    if len(question_text) <= LIST_TITLE_MAX:
-        return question_text
-    cut = question_text[:LIST_TITLE_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:-،")
-    return (cut or question_text[:LIST_TITLE_MAX - 1]) + "…"
+    return cut_title(question_text)
+
+
+def cut_title(text: str, limit: int = LIST_TITLE_MAX) -> str:
+    """A button or list title from a longer text: cut at a word, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:-،")
+    return (cut or text[:limit - 1]) + "…"
 
 
 def faq_question(entry, language: str) -> str:

@@ -21,7 +21,7 @@ from helpdesk.conversation import (
 # DELETE MY DATA lives in helpdesk.erasure; finish_erasure is importable here for jobs queued under this
 # module's name before the move.
 from helpdesk.erasure import erase_teacher, finish_erasure  # noqa: F401
-from helpdesk.models import InboundMessage, Teacher, utcnow
+from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_phone
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ DEFER_SECONDS = 60
 RECENT_QUESTION_WINDOW = timedelta(hours=2)
 MEDIA_WINDOW = timedelta(hours=24)   # voice notes and pictures from the last day go with an escalation
 MEDIA_LABELS = {"audio": "voice note", "image": "image", "video": "video"}
+MENU_LOOKBACK = 20  # a tap answers one of the teacher's last messages; older menus are long gone
 
 
 def get_or_create_teacher(session: Session, phone: str) -> Teacher:
@@ -97,7 +98,7 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
         teacher.state, teacher.state_data, teacher.state_expires_at = None, None, None
     extra = message.extra or {}
     # A button tap or list pick carries the option's id (its number): it decides what typing it would.
-    text = conversation.tapped_text(text, extra.get("ButtonPayload") or extra.get("ListId"), teacher.state,
+    text = conversation.tapped_text(text, _tap_payload(session, teacher, extra), teacher.state,
                                     teacher.state_data or {})
     media = media if media is not None else (message.media or [])
     quiet = teacher.opted_out_at is not None or flooded  # these turns never look further
@@ -130,6 +131,21 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
         helplines_file=str(rt.settings.helplines_file) if rt.settings.helplines_file else None,
         semantic=_semantic(rt, text),
     )
+
+
+def _tap_payload(session: Session, teacher: Teacher, extra: dict) -> str | None:
+    """The tapped option's id, when the tap answers the latest menu sent (an older message's button is read
+    by its words instead: its number may mean another option now)."""
+    payload = extra.get("ButtonPayload") or extra.get("ListId")
+    replied = extra.get("OriginalRepliedMessageSid")
+    if not payload or not replied:
+        return payload
+    # Filtered here, not in SQL: a JSON column may hold JSON null as well as SQL NULL.
+    recent = session.execute(
+        select(OutboundMessage.twilio_sid, OutboundMessage.choices).where(OutboundMessage.teacher_id == teacher.id)
+        .order_by(OutboundMessage.id.desc()).limit(MENU_LOOKBACK)).all()
+    latest = next((sid for sid, choices in recent if choices), None)
+    return payload if latest == replied else None
 
 
 def _semantic(rt, text: str):
@@ -264,7 +280,7 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
     return None
 
 
-def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
+def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str | Reply:
     from helpdesk import content, cpd
 
     if effect.action == "on":
@@ -273,10 +289,16 @@ def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
         return cpd.unsubscribe(session, rt, teacher)
     if effect.action == "progress":
         return cpd.progress_text(session, teacher)
+    asked_before = teacher.state_data
     if effect.action == "answer":
-        return cpd.answer_check(session, rt, teacher, effect.choice)
-    reply = cpd.record_done(session, rt, teacher, effect.text)
-    return reply or content.text("cpd_no_lesson", teacher.language or "en", teacher.channel)
+        reply = cpd.answer_check(session, rt, teacher, effect.choice)
+    else:
+        reply = cpd.record_done(session, rt, teacher, effect.text)
+        reply = reply or content.text("cpd_no_lesson", teacher.language or "en", teacher.channel)
+    if teacher.state == cpd.CHECK_STATE and teacher.state_data is not asked_before:
+        # It ends with a new check question (cpd set the state to it): offer its choices as buttons or a list.
+        return Reply("cpd", reply, choices=cpd.check_choices(teacher, reply))
+    return reply
 
 
 def _media_note(session: Session, teacher: Teacher) -> str:

@@ -57,7 +57,7 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
     to_address = to_address or teacher.address(channel)
     suppressed = teacher is not None and teacher.opted_out_at is not None and kind not in ALLOWED_AFTER_OPT_OUT
     parts = [body] if content_sid else split_message(body, channel_limit(channel))
-    last_choices = _last_part_choices(choices, parts, channel)
+    last_choices = _last_part_choices(choices, body, parts, channel)
     rows: list[OutboundMessage] = []
     previous: OutboundMessage | None = None
     for number, part in enumerate(parts, 1):
@@ -67,8 +67,9 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
             status="suppressed" if suppressed else "pending",
             segments=sms_segments(part) if channel == "sms" else 1,
             follows_id=previous.id if previous else None, in_reply_to_id=in_reply_to_id,
-            choices=last_choices.to_json() if last_choices and number == len(parts) else None,
         )
+        if last_choices and number == len(parts):
+            row.choices = last_choices
         session.add(row)
         session.flush()
         rows.append(row)
@@ -79,14 +80,23 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
     return rows
 
 
-def _last_part_choices(choices: Choices | None, parts: list[str], channel: str) -> Choices | None:
-    """The choices for the last part of a split message: the prompt cut the way the text was, so the buttons'
-    message says what the last text part says. When the prompt does not split into as many parts, the menu
-    stays numbered text (rare: a lead-in longer than a whole message)."""
-    if choices is None or len(parts) == 1:
-        return choices
-    prompts = split_message(choices.prompt, channel_limit(channel))
-    return replace(choices, prompt=prompts[-1]) if len(prompts) == len(parts) else None
+def _last_part_choices(choices: Choices | None, body: str, parts: list[str], channel: str) -> dict | None:
+    """The stored choices of a message's last part: its prompt cut the way the text was, so the buttons'
+    message says what the last text part says. A prompt that is the part's own text is stored empty (read as
+    the body when sending: a lesson push would otherwise store every lesson twice). When the prompt does not
+    split into as many parts, the menu stays numbered text (rare: a lead-in longer than a whole message)."""
+    if choices is None:
+        return None
+    if choices.prompt == body:
+        prompt = ""
+    elif len(parts) == 1:
+        prompt = choices.prompt
+    else:
+        prompts = split_message(choices.prompt, channel_limit(channel))
+        if len(prompts) != len(parts):
+            return None
+        prompt = prompts[-1]
+    return replace(choices, prompt=prompt).to_json()
 
 
 @dataclass
@@ -101,6 +111,7 @@ class MessageDraft:
     content_sid: str | None = None
     content_variables: dict | None = None
     lane: str | None = None  # None: lane_for(kind)
+    choices: Choices | None = None
 
 
 _BULK_SENDS = "after_commit_bulk_sends"
@@ -123,13 +134,15 @@ def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[in
         if key not in split:
             parts = [draft.body] if draft.content_sid else split_message(draft.body, channel_limit(channel))
             split[key] = [(part, sms_segments(part) if channel == "sms" else 1) for part in parts]
+        last_choices = _last_part_choices(draft.choices, draft.body, [part for part, _ in split[key]], channel)
         planned.append([dict(
             teacher_id=draft.teacher.id if draft.teacher else None, to_address=to_address, channel=channel,
             body=part, kind=draft.kind, lane=draft.lane or lane_for(draft.kind), content_sid=draft.content_sid,
             content_variables=draft.content_variables,
             status="suppressed" if suppressed else "pending", segments=segments,
             in_reply_to_id=draft.in_reply_to_id, attempts=0, created_at=now, updated_at=now,
-        ) for part, segments in split[key]])
+            choices=last_choices if number == len(split[key]) else None,
+        ) for number, (part, segments) in enumerate(split[key], 1)])
     ids: list[list[int]] = [[] for _ in planned]
     # A part names the part it follows, so the parts go in by level: every first part, then every second...
     level = 0

@@ -308,3 +308,100 @@ def test_the_payload_decides_whatever_words_the_body_carries(templated, client, 
     form["Body"] = form["ButtonText"] = "Principal"
     _say(client, rt, twilio_api, form)
     assert _teacher(rt, WA_PHONE)["role"] == "head_teacher"
+
+
+# --------------------------------------------------------------------------- CPD and experts
+
+def _pushed_whatsapp_lesson(rt, phone: str):
+    from helpdesk import cpd
+    from helpdesk.models import LessonDelivery
+    from workers.cpd_jobs import push_due_lessons
+
+    now = utcnow()
+    with rt.db.session_scope() as session:
+        teacher = Teacher(phone=phone, channel="whatsapp", welcomed_at=now - timedelta(days=5),
+                          last_inbound_at=now - timedelta(hours=1), last_whatsapp_inbound_at=now - timedelta(hours=1))
+        session.add(teacher)
+        session.flush()
+        cpd.subscribe(session, rt, teacher, now=now - timedelta(days=3))
+        cpd.subscription_of(session, teacher).next_lesson_at = now - timedelta(minutes=1)
+        teacher_id = teacher.id
+    push_due_lessons(now.isoformat())
+    rt.jobs.drain()
+    with rt.db.session_scope() as session:
+        delivery = session.scalars(select(LessonDelivery).where(LessonDelivery.teacher_id == teacher_id)).one()
+        return teacher_id, cpd.lesson_by_id(rt, delivery.lesson_id)
+
+
+def _lesson_credited(rt, teacher_id: int) -> bool:
+    from helpdesk.models import LessonDelivery
+
+    with rt.db.session_scope() as session:
+        return session.scalars(select(LessonDelivery).where(LessonDelivery.teacher_id == teacher_id)).one() \
+            .completed_at is not None
+
+
+def test_a_lesson_ends_with_done_and_not_yet_and_its_check_questions_are_choices(templated, client, rt,
+                                                                                twilio_api):
+    teacher_id, lesson = _pushed_whatsapp_lesson(rt, WA_PHONE)
+    with rt.db.session_scope() as session:
+        parts = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "lesson")
+                                .order_by(OutboundMessage.id)).all()
+        assert [bool(p.choices) for p in parts] == [False] * (len(parts) - 1) + [True]
+        assert [o.title for o in Choices.from_json(parts[-1].choices).options] == ["Done", "Not yet"]
+    last = [m for m in twilio_api.messages if m["To"] == f"whatsapp:{WA_PHONE}"][-1]
+    # The whole last part fits above two buttons, or (over 1024 characters) the numbered text goes instead.
+    assert (last.get("ContentSid") == template_sid("choices-quick-2", "en")) == (len(parts[-1].body) <= 1024)
+
+    not_yet = recorded("whatsapp_button_tap.json", replied_to=last["sid"])
+    not_yet.update(Body="Not yet", ButtonText="Not yet", ButtonPayload="2")
+    reply = _say(client, rt, twilio_api, not_yet)
+    assert reply[-1]["Body"] == content.text("cpd_not_yet", "en") and not _lesson_credited(rt, teacher_id)
+
+    done = recorded("whatsapp_button_tap.json", replied_to=last["sid"])
+    done.update(Body="Done", ButtonText="Done", ButtonPayload="1")
+    asked = _say(client, rt, twilio_api, done)[-1]
+    assert _lesson_credited(rt, teacher_id)
+    first = lesson.check[0]
+    count = len(first.options)
+    name = f"choices-quick-{count}" if count <= 3 and all(len(t) <= 20 for t in first.option_texts("en")) \
+        else f"choices-list-{count}"
+    assert asked["ContentSid"] == template_sid(name, "en")
+    assert first.text("en") in json.loads(asked["ContentVariables"])["1"]
+
+    pick = recorded("whatsapp_list_pick_payload.json", replied_to=asked["sid"])
+    title = first.option_texts("en")[first.answer]
+    pick.update(Body=title, ButtonText=title, ButtonPayload=str(first.answer + 1))
+    assert _say(client, rt, twilio_api, pick)
+    with rt.db.session_scope() as session:
+        from helpdesk.models import LessonDelivery
+        row = session.scalars(select(LessonDelivery).where(LessonDelivery.teacher_id == teacher_id)).one()
+        assert row.check_answers == [first.answer]
+
+
+EXPERT = "+923110000001"
+
+
+def test_an_expert_taps_pass_or_close_under_a_ticket_notice(templated, client, rt, twilio_api):
+    from support.experts import add_expert, open_ticket_for
+
+    add_expert(rt, EXPERT, ["maths"], channel="whatsapp")
+    _say(client, rt, twilio_api, _typed("Salam", EXPERT))  # opens the expert's own WhatsApp window
+    before = len(twilio_api.messages)
+    first = open_ticket_for(rt, "+923001234567", "Students cannot understand fractions", subjects="maths")
+    second = open_ticket_for(rt, "+923001234568", "How to teach long division", subjects="maths")
+    notices = [m for m in twilio_api.messages[before:] if m["To"] == f"whatsapp:{EXPERT}"]
+    assert [m["ContentSid"] for m in notices] == [template_sid("choices-quick-3", "en")] * 2
+    assert [json.loads(m["ContentVariables"])[k] for k in ("2", "3", "4") for m in notices[:1]] == \
+        ["Answer", "Pass", "Close"]
+
+    # Close on the first notice closes the first ticket, though a later notice came since.
+    tap = recorded("whatsapp_button_tap.json", phone=EXPERT, replied_to=notices[0]["sid"])
+    tap.update(Body="Close", ButtonText="Close", ButtonPayload="3")
+    confirmation = _say(client, rt, twilio_api, tap)
+    assert confirmation[-1]["Body"] == f"#{first} is closed."
+    tap = recorded("whatsapp_button_tap.json", phone=EXPERT, replied_to=notices[1]["sid"])
+    tap.update(Body="Answer", ButtonText="Answer", ButtonPayload="1")
+    assert f"Reply #{second} followed by your answer" in _say(client, rt, twilio_api, tap)[-1]["Body"]
+    with rt.db.session_scope() as session:
+        assert session.get(Ticket, first).status == "closed" and session.get(Ticket, second).status != "closed"
