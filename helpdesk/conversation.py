@@ -10,6 +10,11 @@ Order of a turn (first rule that applies wins):
   lesson check) -> rating an expert's answer ->
   media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
 
+Choices: a question with options (onboarding's menus, LANG, the answer rating, clarify) is a Reply whose
+`text` is the numbered menu and whose `choices` hold the prompt and short titles, numbered from 1; a channel
+may show them as buttons or a list. A tap sends the option's number back (tapped_text), so a tap, the typed
+number and the option's words in any of the three languages reach the same decision.
+
 Reply language: `en`, `ur` (Urdu script) or `roman-ur`. Roman Urdu writers get the bot's own texts in Roman
 Urdu (they chose Latin script, old phones may not render Urdu, and GSM-7 SMS costs a third of an Urdu-script
 one), and FAQ answers in Roman Urdu too. An FAQ without a Roman Urdu text (an expert-approved one in the
@@ -45,6 +50,9 @@ NAME_MAX_WORDS = 4
 NAME_PREFIXES = ("my name is ", "i am ", "im ", "this is ", "mera naam ", "mera nam ", "name ", "naam ",
                  "میرا نام ")
 QUESTION_WORDS = 5  # a reply this long to a menu is a question, not a menu choice
+# Titles of the non-profile choices (messages.yaml keys), in option order.
+LANGUAGE_TITLES = ("choice_english", "choice_urdu", "choice_roman_urdu")  # content.LANGUAGES' order
+EXPERT_RATING_TITLES = ("choice_helped", "choice_not_helped")  # the buttons under an expert's answer
 
 
 # --------------------------------------------------------------------------- input
@@ -107,7 +115,7 @@ class Reply:
 
 
 def choices_of(prompt: str, titles: list[str], language: str) -> Choices:
-    """Options numbered from 1: a tap sends the number back, so it reaches the decision a typed number does."""
+    """Options numbered from 1: a tap sends the number back, reaching the decision a typed number does."""
     return Choices(prompt, tuple(Option(str(i), title) for i, title in enumerate(titles, 1)), language)
 
 
@@ -301,11 +309,10 @@ def _word_count(text: str) -> int:
 
 # --------------------------------------------------------------------------- taps
 
-EXPERT_RATING_TITLES = ("choice_helped", "choice_not_helped")  # the buttons under an expert's answer
-
-
 def expert_rating_choices(body: str, language: str) -> Choices:
+    """The buttons under an expert's answer (helpdesk.tickets sends it; the rating is read below)."""
     return choices_of(body, [content.text(key, language) for key in EXPERT_RATING_TITLES], language)
+
 
 def offered_options(state: str | None, data: dict) -> int:
     """How many numbered options the bot's last question in this state offered (0: none)."""
@@ -375,7 +382,8 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         if handled is not None:
             return handled
     expert_titled = _titled(text, EXPERT_RATING_TITLES) if turn.awaiting_expert_rating else None
-    if turn.awaiting_expert_rating and (expert_titled or (_only_numbers(text) and _numbers(text)[:1] in ([1], [2]))):
+    numbered = _only_numbers(text) and _numbers(text)[:1] in ([1], [2])
+    if turn.awaiting_expert_rating and (expert_titled or numbered):
         rating = expert_titled or _numbers(text)[0]
         ctx.do(RateExpertAnswer(rating))
         ctx.say("expert_rating_thanks" if rating == 1 else "expert_rating_reopened")
@@ -458,12 +466,9 @@ def _keyword(ctx: _Ctx, name: str, argument: str) -> Decision:
     return ctx.done(f"keyword:{name}")
 
 
-LANGUAGE_TITLES = ("choice_english", "choice_urdu", "choice_roman_urdu")  # in lang_menu's order
-
-
 def _ask_language(ctx: _Ctx) -> None:
-    ctx.ask("lang_menu", content.text("lang_menu", ctx.lang, ctx.turn.channel), content.tap_text("lang_menu", ctx.lang),
-            [content.text(key, ctx.lang) for key in LANGUAGE_TITLES])
+    ctx.ask("lang_menu", content.text("lang_menu", ctx.lang, ctx.turn.channel),
+            content.tap_text("lang_menu", ctx.lang), [content.text(key, ctx.lang) for key in LANGUAGE_TITLES])
 
 
 def _set_language(ctx: _Ctx, language: str) -> None:
@@ -879,7 +884,8 @@ def _send_answer(ctx: _Ctx, faq_id: str, question: str, interaction_id: int | No
     answer = ctx.kb.answer(faq_id, ctx.lang, ctx.turn.channel)
     prompt = content.text("rate_prompt", ctx.lang, ctx.turn.channel)
     ctx.ask("answer", f"{answer}\n\n{prompt}", f"{answer}\n\n{content.tap_text('rate_prompt', ctx.lang)}",
-            [content.text("choice_helped", ctx.lang), content.text("choice_ask_expert", ctx.lang)], kind="answer")
+            [content.text("choice_helped", ctx.lang), content.text("choice_ask_expert", ctx.lang)],
+            kind="answer")
     ctx.set_state("awaiting_rating", faq_id=faq_id, question=question[:1000], interaction_id=interaction_id,
                   **{k: v for k, v in resume.items() if v is not None})
 

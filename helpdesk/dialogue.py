@@ -142,7 +142,8 @@ def _tap_payload(session: Session, teacher: Teacher, extra: dict) -> str | None:
         return payload
     # Filtered here, not in SQL: a JSON column may hold JSON null as well as SQL NULL.
     recent = session.execute(
-        select(OutboundMessage.twilio_sid, OutboundMessage.choices).where(OutboundMessage.teacher_id == teacher.id)
+        select(OutboundMessage.twilio_sid, OutboundMessage.choices)
+        .where(OutboundMessage.teacher_id == teacher.id)
         .order_by(OutboundMessage.id.desc()).limit(MENU_LOOKBACK)).all()
     latest = next((sid for sid, choices in recent if choices), None)
     return payload if latest == replied else None
@@ -189,8 +190,8 @@ def apply_decision(session: Session, rt, teacher: Teacher, message: InboundMessa
     if decision.handled_as not in ("opted-out", "flooded") and not decision.handled_as.startswith("twilio-"):
         teacher.welcomed_at = teacher.welcomed_at or now
     for reply in _merge(replies):
-        outbound.queue_message(session, teacher=teacher, body=reply.text, kind=reply.kind, choices=reply.choices,
-                               in_reply_to_id=message.id)
+        outbound.queue_message(session, teacher=teacher, body=reply.text, kind=reply.kind,
+                               choices=reply.choices, in_reply_to_id=message.id)
     if erase:
         erase_teacher(session, rt, teacher)
 
@@ -202,13 +203,17 @@ def _merge(replies: list[Reply]) -> list[Reply]:
     merged: list[Reply] = []
     for reply in replies:
         last = merged[-1] if merged else None
-        if last and last.choices is None and (last.kind == reply.kind or {last.kind, reply.kind} == {"notice", "answer"}):
-            choices = reply.choices and replace(reply.choices, prompt=f"{last.text}\n\n{reply.choices.prompt}")
-            merged[-1] = Reply(last.key, f"{last.text}\n\n{reply.text}",
-                               "answer" if "answer" in (reply.kind, last.kind) else reply.kind, choices)
-        else:
+        if last is None or last.choices is not None or not _same_message(last.kind, reply.kind):
             merged.append(reply)
+            continue
+        choices = reply.choices and replace(reply.choices, prompt=f"{last.text}\n\n{reply.choices.prompt}")
+        kind = "answer" if "answer" in (reply.kind, last.kind) else reply.kind
+        merged[-1] = Reply(last.key, f"{last.text}\n\n{reply.text}", kind, choices)
     return merged
+
+
+def _same_message(kind: str, other: str) -> bool:
+    return kind == other or {kind, other} == {"notice", "answer"}
 
 
 def _apply_state(teacher: Teacher, decision: Decision, interaction_id: int | None, now) -> None:

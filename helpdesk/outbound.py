@@ -134,7 +134,8 @@ def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[in
         if key not in split:
             parts = [draft.body] if draft.content_sid else split_message(draft.body, channel_limit(channel))
             split[key] = [(part, sms_segments(part) if channel == "sms" else 1) for part in parts]
-        last_choices = _last_part_choices(draft.choices, draft.body, [part for part, _ in split[key]], channel)
+        parts = [part for part, _ in split[key]]
+        last_choices = _last_part_choices(draft.choices, draft.body, parts, channel)
         planned.append([dict(
             teacher_id=draft.teacher.id if draft.teacher else None, to_address=to_address, channel=channel,
             body=part, kind=draft.kind, lane=draft.lane or lane_for(draft.kind), content_sid=draft.content_sid,

@@ -171,7 +171,7 @@ EXPERT_ACTIONS = ("Answer", "Pass", "Close")
 
 def _tapped_command(session: Session, expert: Expert, inbound: InboundMessage) -> "Command | None":
     """A tap on a ticket notice's buttons: the ticket is the notice's (the tap names the message it answers;
-    without that name, the expert's latest notice with buttons). Answer asks for the text, Pass and Close act."""
+    without that name, the expert's latest notice with buttons). Answer asks for the text; Pass, Close act."""
     extra = inbound.extra or {}
     payload = (extra.get("ButtonPayload") or extra.get("ListId") or "").strip()
     if payload not in ("1", "2", "3"):

@@ -75,7 +75,8 @@ def test_lang_rating_and_clarify_offer_choices():
     lang = decide(Turn("LANG"), KB).replies[0]
     assert [o.title for o in lang.choices.options] == ["English", "اردو", "Roman Urdu"]
     answer = decide(Turn("How do I quieten a noisy class?"), KB).replies[-1]
-    assert answer.key == "answer" and [o.title for o in answer.choices.options] == ["It helped", "Ask an expert"]
+    assert answer.key == "answer"
+    assert [o.title for o in answer.choices.options] == ["It helped", "Ask an expert"]
     assert answer.text.endswith(content.text("rate_prompt", "en", "sms"))
     clarify = decide(Turn("class help", channel="whatsapp"), ClarifyingKB())
     reply = clarify.replies[-1]
@@ -226,7 +227,8 @@ def _to_role_question(client, rt, twilio_api, phone: str, whatsapp: bool = True)
 
 
 @pytest.mark.parametrize("form", ["whatsapp_button_tap.json", "whatsapp_typed_number.json"])
-def test_a_recorded_tap_or_typed_number_answers_the_role_question_alike(templated, client, rt, twilio_api, form):
+def test_a_recorded_tap_or_typed_number_answers_the_role_question_alike(templated, client, rt, twilio_api,
+                                                                       form):
     asked = _to_role_question(client, rt, twilio_api, WA_PHONE)
     # In the window, with templates: the role question is three buttons.
     assert asked[-1]["ContentSid"] == template_sid("choices-quick-3", "en") and not asked[-1].get("Body")
@@ -248,9 +250,10 @@ def test_a_recorded_list_pick_answers_as_its_number_would(templated, client, rt,
     other = "+923339999999"
     for phone, answer in ((WA_PHONE, form), (other, None)):
         _to_role_question(client, rt, twilio_api, phone)
-        _say(client, rt, twilio_api, _typed("1", phone))
+        listed = _say(client, rt, twilio_api, _typed("1", phone))[-1]
+        assert listed["ContentSid"] == template_sid("choices-list-5", "en")
         if answer:
-            _say(client, rt, twilio_api, recorded(answer))
+            _say(client, rt, twilio_api, recorded(answer, replied_to=listed["sid"]))
         else:
             _say(client, rt, twilio_api, _typed("4", phone))
     tapped, typed = _teacher(rt, WA_PHONE), _teacher(rt, other)
@@ -287,7 +290,8 @@ def test_a_menu_held_for_a_closed_window_goes_as_buttons_once_the_teacher_writes
                                choices=decide(Turn("LANG"), KB).replies[0].choices)
     assert rt.jobs.drain(include_delayed=False)
     with rt.db.session_scope() as session:
-        assert session.scalars(select(OutboundMessage.status).order_by(OutboundMessage.id.desc())).first() == "held"
+        latest = session.scalars(select(OutboundMessage.status).order_by(OutboundMessage.id.desc())).first()
+        assert latest == "held"
     released = _say(client, rt, twilio_api, _typed("hello", WA_PHONE))
     assert any(m.get("ContentSid") == template_sid("choices-quick-3", "en") for m in released)
 
@@ -319,8 +323,9 @@ def _pushed_whatsapp_lesson(rt, phone: str):
 
     now = utcnow()
     with rt.db.session_scope() as session:
+        hour_ago = now - timedelta(hours=1)
         teacher = Teacher(phone=phone, channel="whatsapp", welcomed_at=now - timedelta(days=5),
-                          last_inbound_at=now - timedelta(hours=1), last_whatsapp_inbound_at=now - timedelta(hours=1))
+                          last_inbound_at=hour_ago, last_whatsapp_inbound_at=hour_ago)
         session.add(teacher)
         session.flush()
         cpd.subscribe(session, rt, teacher, now=now - timedelta(days=3))
@@ -404,4 +409,22 @@ def test_an_expert_taps_pass_or_close_under_a_ticket_notice(templated, client, r
     tap.update(Body="Answer", ButtonText="Answer", ButtonPayload="1")
     assert f"Reply #{second} followed by your answer" in _say(client, rt, twilio_api, tap)[-1]["Body"]
     with rt.db.session_scope() as session:
-        assert session.get(Ticket, first).status == "closed" and session.get(Ticket, second).status != "closed"
+        assert session.get(Ticket, first).status == "closed"
+        assert session.get(Ticket, second).status != "closed"
+
+
+def test_a_recorded_tap_through_the_production_worker(prod_app, worker, twilio_api):
+    """PostgreSQL, Redis and a real `helpdesk worker` process: the tap is read where the worker reads it."""
+    client = prod_app.test_client()
+    worker()
+
+    def exchange(form: dict) -> dict:
+        before = len(twilio_api.messages)
+        _post(client, form)
+        return twilio_api.wait_for_messages(before + 1, timeout=30)[before]
+
+    exchange(_typed("Assalam o alaikum", WA_PHONE))
+    asked = exchange(_typed("Amina", WA_PHONE))
+    assert "\n2 Head teacher" in asked["Body"]  # this worker has no templates: the numbered text
+    exchange(recorded("whatsapp_button_tap.json", replied_to=asked["sid"]))
+    assert _teacher(prod_app.extensions["helpdesk"], WA_PHONE)["role"] == "head_teacher"

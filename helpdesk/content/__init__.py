@@ -110,7 +110,7 @@ def choice_label(field: str, value: str, language: str) -> str:
 
 
 def choice_title(field: str, value: str, language: str) -> str:
-    """A profile choice's title on a WhatsApp button or list item: its `short` form where the label is long."""
+    """A profile choice's title on a WhatsApp button or list item: its `short` form if the label is long."""
     labels = messages()["choices"][field].get(value) or {}
     return (labels.get("short") or {}).get(language) or choice_label(field, value, language)
 
