@@ -840,11 +840,14 @@ def _unusual_message(ctx: _Ctx) -> Decision | None:
 
 
 CHOICE_WORDS = ("skip", "yes", "no", "none")  # keywords.yaml answers that only ever answer a menu
+# Button titles that are no question either: an old message's button tapped after its question lapsed.
+BUTTON_TITLES = ("choice_helped", "choice_not_helped", "choice_none", "choice_not_yet")
 
 
 def _choice_like(text: str) -> bool:
     book = content.keyword_book()
-    return _only_numbers(text) or any(book.is_answer(text, kind) for kind in CHOICE_WORDS)
+    return (_only_numbers(text) or any(book.is_answer(text, kind) for kind in CHOICE_WORDS)
+            or _titled(text, BUTTON_TITLES) is not None)
 
 
 # --------------------------------------------------------------------------- questions

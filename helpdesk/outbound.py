@@ -99,6 +99,12 @@ def _last_part_choices(choices: Choices | None, body: str, parts: list[str], cha
     return replace(choices, prompt=prompt).to_json()
 
 
+def row_choices(row: OutboundMessage) -> Choices | None:
+    """A stored message's choices, as the channel renders them (an empty prompt is the row's own text)."""
+    choices = Choices.from_json(row.choices)
+    return replace(choices, prompt=row.body) if choices and not choices.prompt else choices
+
+
 @dataclass
 class MessageDraft:
     """One message for queue_messages: the same fields queue_message takes."""

@@ -428,3 +428,9 @@ def test_a_recorded_tap_through_the_production_worker(prod_app, worker, twilio_a
     assert "\n2 Head teacher" in asked["Body"]  # this worker has no templates: the numbered text
     exchange(recorded("whatsapp_button_tap.json", replied_to=asked["sid"]))
     assert _teacher(prod_app.extensions["helpdesk"], WA_PHONE)["role"] == "head_teacher"
+
+
+@pytest.mark.parametrize("title", ["It helped", "Madad mili", "None of these", "Not yet"])
+def test_an_old_buttons_title_after_its_question_lapsed_opens_no_ticket(title):
+    d = decide(Turn(title), KB)
+    assert d.effect(OpenTicket) is None and d.handled_as == "greeting"

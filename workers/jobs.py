@@ -8,13 +8,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from helpdesk import outbound
-from helpdesk.channels.base import Choices, OutgoingMessage, SendError
+from helpdesk.channels.base import OutgoingMessage, SendError
 from helpdesk.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_address
@@ -107,7 +106,7 @@ def _deliver(rt, outbound_id: int) -> None:
         message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid,
                                   content_variables=row.content_variables,
                                   status_callback=_status_callback_url(rt, row.id),
-                                  choices=_choices(row),
+                                  choices=outbound.row_choices(row),
                                   # An expert's WhatsApp notice is sent only inside their window
                                   # (tickets.expert_channel); a teacher's window is on their row.
                                   window_open=(outbound.whatsapp_window_open(teacher) if teacher
@@ -127,12 +126,6 @@ def _deliver(rt, outbound_id: int) -> None:
         row.sent_at, row.updated_at = utcnow(), utcnow()
         for next_id in outbound.next_parts(session, outbound_id):
             outbound.enqueue_send(session, next_id, lane, job_id=f"out-{next_id}")
-
-
-def _choices(row: OutboundMessage) -> Choices | None:
-    choices = Choices.from_json(row.choices)
-    # An empty prompt is the row's own text (outbound stores it once).
-    return replace(choices, prompt=row.body) if choices and not choices.prompt else choices
 
 
 def _record_failure(rt, outbound_id: int, attempts: int, error: SendError) -> None:
