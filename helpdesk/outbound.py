@@ -3,13 +3,13 @@ by `workers.jobs.send_outbound` once the transaction commits.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from helpdesk.channels.base import channel_of, limits_for
+from helpdesk.channels.base import Choices, channel_of, limits_for
 from helpdesk.db import enqueue_after_commit, enqueue_many_after_commit
 from helpdesk.models import OutboundMessage, Teacher, utcnow
 
@@ -43,11 +43,13 @@ def enqueue_send(session: Session, outbound_id: int, lane: str, *args, job_id: s
 def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | None = None,
                   to_address: str | None = None, channel: str | None = None, in_reply_to_id: int | None = None,
                   content_sid: str | None = None, content_variables: dict | None = None,
-                  lane: str | None = None) -> list[OutboundMessage]:
+                  lane: str | None = None, choices: Choices | None = None) -> list[OutboundMessage]:
     """Store a message (split into parts that fit the channel) and send it after commit.
 
     Give either a teacher (answered on the channel they last used) or an explicit address (an expert).
     The lane defaults from the kind (lane_for); a template that stands in for a lesson passes BULK.
+    `choices` (the menu that `body` writes out as numbered text) goes with the last part: the channel may show
+    it as buttons or a list.
     """
     lane = lane or lane_for(kind)
     channel = channel or (teacher.channel if teacher else channel_of(to_address))
@@ -55,9 +57,10 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
     suppressed = teacher is not None and teacher.opted_out_at is not None and kind not in ALLOWED_AFTER_OPT_OUT
     limits = limits_for(channel)
     parts = [body] if content_sid else limits.split(body)
+    last_choices = _last_part_choices(choices, body, parts, channel)
     rows: list[OutboundMessage] = []
     previous: OutboundMessage | None = None
-    for part in parts:
+    for number, part in enumerate(parts, 1):
         row = OutboundMessage(
             teacher_id=teacher.id if teacher else None, to_address=to_address, channel=channel, body=part,
             kind=kind, lane=lane, content_sid=content_sid, content_variables=content_variables,
@@ -65,6 +68,8 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
             segments=limits.segments(part),
             follows_id=previous.id if previous else None, in_reply_to_id=in_reply_to_id,
         )
+        if last_choices and number == len(parts):
+            row.choices = last_choices
         session.add(row)
         session.flush()
         rows.append(row)
@@ -73,6 +78,31 @@ def queue_message(session: Session, *, body: str, kind: str, teacher: Teacher | 
         # Only the first part is enqueued; each part enqueues the next once it is sent, to keep order.
         enqueue_send(session, rows[0].id, lane, job_id=f"out-{rows[0].id}")
     return rows
+
+
+def _last_part_choices(choices: Choices | None, body: str, parts: list[str], channel: str) -> dict | None:
+    """The stored choices of a message's last part: its prompt cut the way the text was, so the buttons'
+    message says what the last text part says. A prompt that is the part's own text is stored empty (read as
+    the body when sending: a lesson push would otherwise store every lesson twice). When the prompt does not
+    split into as many parts, the menu stays numbered text (rare: a lead-in longer than a whole message)."""
+    if choices is None:
+        return None
+    if choices.prompt == body:
+        prompt = ""
+    elif len(parts) == 1:
+        prompt = choices.prompt
+    else:
+        prompts = limits_for(channel).split(choices.prompt)
+        if len(prompts) != len(parts):
+            return None
+        prompt = prompts[-1]
+    return replace(choices, prompt=prompt).to_json()
+
+
+def row_choices(row: OutboundMessage) -> Choices | None:
+    """A stored message's choices, as the channel renders them (an empty prompt is the row's own text)."""
+    choices = Choices.from_json(row.choices)
+    return replace(choices, prompt=row.body) if choices and not choices.prompt else choices
 
 
 @dataclass
@@ -87,6 +117,7 @@ class MessageDraft:
     content_sid: str | None = None
     content_variables: dict | None = None
     lane: str | None = None  # None: lane_for(kind)
+    choices: Choices | None = None
 
 
 def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[int]]:
@@ -107,13 +138,16 @@ def queue_messages(session: Session, drafts: list[MessageDraft]) -> list[list[in
             limits = limits_for(channel)
             parts = [draft.body] if draft.content_sid else limits.split(draft.body)
             split[key] = [(part, limits.segments(part)) for part in parts]
+        parts = [part for part, _ in split[key]]
+        last_choices = _last_part_choices(draft.choices, draft.body, parts, channel)
         planned.append([dict(
             teacher_id=draft.teacher.id if draft.teacher else None, to_address=to_address, channel=channel,
             body=part, kind=draft.kind, lane=draft.lane or lane_for(draft.kind), content_sid=draft.content_sid,
             content_variables=draft.content_variables,
             status="suppressed" if suppressed else "pending", segments=segments,
             in_reply_to_id=draft.in_reply_to_id, attempts=0, created_at=now, updated_at=now,
-        ) for part, segments in split[key]])
+            choices=last_choices if number == len(split[key]) else None,
+        ) for number, (part, segments) in enumerate(split[key], 1)])
     ids: list[list[int]] = [[] for _ in planned]
     # A part names the part it follows, so the parts go in by level: every first part, then every second...
     level = 0

@@ -103,9 +103,15 @@ def _deliver(rt, outbound_id: int) -> None:
     with rt.db.session_scope() as session:
         row = session.get(OutboundMessage, outbound_id)
         transport = rt.transport_for(row.channel)
+        teacher = session.get(Teacher, row.teacher_id) if row.teacher_id else None
         message = OutgoingMessage(to=row.to_address, body=row.body, content_sid=row.content_sid,
                                   content_variables=row.content_variables,
-                                  status_callback=transport.status_callback(row.id))
+                                  status_callback=transport.status_callback(row.id),
+                                  choices=outbound.row_choices(row),
+                                  # An expert's WhatsApp notice is sent only inside their window
+                                  # (tickets.expert_channel); a teacher's window is on their row.
+                                  window_open=(outbound.whatsapp_window_open(teacher) if teacher
+                                               else row.channel == WHATSAPP))
         attempts, lane = row.attempts, row.lane
     try:
         result = transport.send(message)

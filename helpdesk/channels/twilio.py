@@ -10,7 +10,7 @@ import logging
 import re
 import uuid
 from datetime import datetime
-from typing import Mapping
+from typing import Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -18,8 +18,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from helpdesk.channels.base import (SMS, WHATSAPP, ChannelSpec, Failure, Inbound, Limits, MessageKind, Option,
-                                    OutgoingMessage, SendError, SendResult, StatusUpdate)
+from helpdesk.channels.base import (SMS, WHATSAPP, ChannelSpec, Choices, Failure, Inbound, Limits, MessageKind,
+                                    Option, OutgoingMessage, SendError, SendResult, StatusUpdate)
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,10 @@ def normalise_phone(raw: str, default_country: str = "92") -> str:
 
 # --- inbound --------------------------------------------------------------------------------------
 
+# ButtonPayload/ButtonText: a quick-reply tap or list pick (the option's id and title); some accounts send a
+# list pick as ListId/ListTitle instead. The id is the option's number (helpdesk.conversation.tapped_text).
 _EXTRA_FIELDS = ("ProfileName", "Latitude", "Longitude", "Address", "Label", "ButtonPayload", "ButtonText",
-                 "OptOutType", "MessageType", "OriginalRepliedMessageSid", "Forwarded")
+                 "ListId", "ListTitle", "OptOutType", "MessageType", "OriginalRepliedMessageSid", "Forwarded")
 
 
 def parse_inbound(form: Mapping[str, str]) -> Inbound:
@@ -192,6 +194,56 @@ CHANNELS = {
 }
 
 
+# --- choices --------------------------------------------------------------------------------------
+
+# WhatsApp's limits for interactive messages (shared/research/twilio-platform.md): a quick reply has up to 3
+# buttons of 20 characters, a list picker up to 10 items of 24 and a button label of 20; the text above either
+# holds 1024 characters.
+QUICK_REPLY_MAX, QUICK_TITLE_MAX = 3, 20
+LIST_MAX, LIST_TITLE_MAX, LIST_BUTTON_MAX = 10, 24, 20
+CHOICE_BODY_MAX = 1024
+
+TemplateSids = Callable[[str, str], "str | None"]  # (template name, language) -> an approved Content SID
+
+
+def render_choices(message: OutgoingMessage, template_sid: TemplateSids | None) -> dict | None:
+    """`content_sid` and `content_variables` (JSON) that show `message.choices` as WhatsApp buttons or a list,
+    or None for the numbered text `body` (SMS, outside the 24-hour window, no template, too many options).
+
+    The templates (made by `helpdesk templates sync`, one per size and language) are generic:
+    `choices-quick-{n}` (n = 1..3): body {{1}}, button i titled {{i+1}} with id "i";
+    `choices-list-{n}` (n = 2..10): body {{1}}, list button {{2}}, item i titled {{i+2}} with id "i".
+    Three short options become buttons; more, or titles too long for a button, a list.
+    """
+    choices = message.choices
+    if (choices is None or template_sid is None or not message.window_open
+            or not message.to.startswith(WHATSAPP_PREFIX)):
+        return None
+    titles = [option.title for option in choices.options]
+    if not titles or len(choices.prompt) > CHOICE_BODY_MAX or not choices.prompt.strip():
+        return None
+    if [option.id for option in choices.options] != [str(i) for i in range(1, len(titles) + 1)]:
+        return None  # the templates number their options; other ids could not come back as sent
+    if len(titles) <= QUICK_REPLY_MAX and all(len(title) <= QUICK_TITLE_MAX for title in titles):
+        name, values = f"choices-quick-{len(titles)}", [choices.prompt, *titles]
+    elif 2 <= len(titles) <= LIST_MAX and all(len(title) <= LIST_TITLE_MAX for title in titles):
+        name, values = f"choices-list-{len(titles)}", [choices.prompt, _list_button(choices), *titles]
+    else:
+        return None
+    sid = template_sid(name, choices.language)
+    if not sid:
+        return None
+    return {"content_sid": sid,
+            "content_variables": json.dumps({str(i): value for i, value in enumerate(values, 1)},
+                                            ensure_ascii=False)}
+
+
+def _list_button(choices: Choices) -> str:
+    from helpdesk import content
+
+    return content.text("choices_button", choices.language)[:LIST_BUTTON_MAX]
+
+
 # --- sending --------------------------------------------------------------------------------------
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -215,7 +267,8 @@ class BaseUrlHttpClient(TwilioHttpClient):
 class TwilioTransport:
     def __init__(self, *, account_sid: str, auth_token: str, sms_from: str | None, whatsapp_from: str | None,
                  messaging_service_sid: str | None, timeout: float, validity_period: int | None,
-                 api_base_url: str | None = None, public_base_url: str | None = None, template_sids=None):
+                 api_base_url: str | None = None, public_base_url: str | None = None,
+                 template_sids: TemplateSids | None = None):
         # The SDK's HTTP client has no timeout by default: a hung connection would hang the worker.
         http = (BaseUrlHttpClient(api_base_url, timeout=timeout) if api_base_url
                 else TwilioHttpClient(timeout=timeout))
@@ -225,7 +278,7 @@ class TwilioTransport:
         self.messaging_service_sid = messaging_service_sid
         self.validity_period = validity_period
         self.public_base_url = public_base_url
-        self.template_sids = template_sids  # (name, language) -> Content SID: helpdesk.channels.templates
+        self.template_sids = template_sids  # None: choices always go as numbered text
 
     channels = CHANNELS
 
@@ -261,7 +314,8 @@ class TwilioTransport:
             if created is not None and created.replace(tzinfo=None) < since:
                 continue
             # A template's body is rendered by Twilio, so for those the recipient and time must do.
-            if message.content_sid or (record.body or "") == (message.body or ""):
+            templated = message.content_sid or render_choices(message, self.template_sids)
+            if templated or (record.body or "") == (message.body or ""):
                 return SendResult(sid=record.sid, status=record.status or "queued")
         return None
 
@@ -274,10 +328,13 @@ class TwilioTransport:
                 else WHATSAPP_PREFIX + sender
         else:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
+        choices = None if message.content_sid else render_choices(message, self.template_sids)
         if message.content_sid:
             kwargs["content_sid"] = message.content_sid
             if message.content_variables:
                 kwargs["content_variables"] = json.dumps(message.content_variables)
+        elif choices:
+            kwargs.update(choices)
         else:
             kwargs["body"] = message.body
         if message.status_callback:

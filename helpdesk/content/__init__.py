@@ -57,6 +57,14 @@ def text(key: str, language: str, channel: str = "whatsapp", **params) -> str:
     return template.format(**params) if params else template
 
 
+def tap_text(key: str, language: str) -> str:
+    """The question of a choice message as shown above WhatsApp buttons or a list (its `tap:` form, without
+    "reply with a number"); the key's own text where it has none."""
+    entry = messages()[key]
+    taps = entry.get("tap") or {}
+    return taps.get(language) or taps.get("en") or text(key, language)
+
+
 def day_name(index: int, language: str) -> str:
     """Monday is 0, as in datetime.weekday(); names live in messages.yaml (`weekdays`)."""
     return _names("weekdays", language)[index]
@@ -99,6 +107,12 @@ def choice_label(field: str, value: str, language: str) -> str:
     if not labels:
         return value
     return labels.get(language) or labels["en"]
+
+
+def choice_title(field: str, value: str, language: str) -> str:
+    """A profile choice's title on a WhatsApp button or list item: its `short` form if the label is long."""
+    labels = messages()["choices"][field].get(value) or {}
+    return (labels.get("short") or {}).get(language) or choice_label(field, value, language)
 
 
 # --------------------------------------------------------------------------- words

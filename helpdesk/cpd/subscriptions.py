@@ -28,6 +28,7 @@ from helpdesk import content, outbound
 from helpdesk.channels.templates import LESSON_INVITE, lesson_invite_variables, sids_for
 from helpdesk.cpd import lesson_check, lesson_choice
 from helpdesk.cpd import rules as cpd_rules
+from helpdesk.conversation import choices_of, cut_title
 from helpdesk.models import Certificate, CpdCredit, LessonDelivery, Subscription, Teacher, utcnow
 from helpdesk.privacy import mask_phone, pseudonym
 from knowledge_base.lessons import LESSONS_DIR, Lesson, load_lessons
@@ -244,6 +245,7 @@ def _ask_question(teacher: Teacher, delivery: LessonDelivery, lesson: Lesson, in
         "delivery_id": delivery.id, "question": index,
         "options": [[option.get(code) for code in content.LANGUAGES if option.get(code)]
                     for option in question.options],
+        "titles": [cut_title(option) for option in question.option_texts(lang)],  # for buttons or a list
     }
     teacher.state_expires_at = now + CHECK_TTL
     head = _t(lang, "check_question", number=index + 1, count=len(lesson.check))
@@ -735,8 +737,22 @@ def lesson_drafts(rt, teacher: Teacher, lesson: Lesson, now: datetime, drafts: l
                                                 lane=outbound.BULK))
             via_template = True
     body = sms_text(lesson, lang) if channel == "sms" else whatsapp_text(lesson, lang)
-    drafts.append(outbound.MessageDraft(body=body, kind="lesson", teacher=teacher))
+    drafts.append(outbound.MessageDraft(body=body, kind="lesson", teacher=teacher,
+                                        choices=lesson_choices(body, lang)))
     return via_template
+
+
+def lesson_choices(body: str, lang: str):
+    """[Done] [Not yet] under a lesson: Done is DONE (both the keyword and the button's words credit it),
+    Not yet only says DONE is still open (helpdesk.conversation)."""
+    return choices_of(body, [content.text("choice_done", lang), content.text("choice_not_yet", lang)], lang)
+
+
+def check_choices(teacher: Teacher, text: str):
+    """The buttons or list of the check question the teacher's state holds (just asked): each choice's words
+    cut to a title; the message above them keeps the numbered question whole."""
+    titles = (teacher.state_data or {}).get("titles") or []
+    return choices_of(text, titles, _lang(teacher)) if titles else None
 
 
 def whatsapp_text(lesson: Lesson, lang: str) -> str:

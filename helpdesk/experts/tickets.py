@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from analytics.taxonomy import load_taxonomy, profile_band
 from helpdesk import content, outbound
 from helpdesk.channels.base import address_for, phone_of
+from helpdesk.conversation import choices_of, expert_rating_choices
 from helpdesk.experts import routing
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, Ticket, TicketEvent
@@ -144,7 +145,7 @@ def expert_for_phone(session: Session, phone: str) -> Expert | None:
 
 def handle_expert_message(session: Session, rt, expert: Expert, inbound: InboundMessage) -> None:
     """`#123 <answer>`, `#123 pass`, `#123 close` (and `#123` alone: show it again) from an expert's phone."""
-    command = parse_command(inbound.body or "")
+    command = parse_command(inbound.body or "") or _tapped_command(session, expert, inbound)
     if command is None:
         notify_expert(session, expert, "To answer a ticket reply #<number> followed by your answer. "
                                        "#<number> pass returns it to the queue, #<number> close closes it.")
@@ -166,6 +167,32 @@ def handle_expert_message(session: Session, rt, expert: Expert, inbound: Inbound
     notify_expert(session, expert, reply, ticket=ticket)
 
 
+# The buttons under a ticket notice, in option order: a tap sends the option's number.
+EXPERT_ACTIONS = ("Answer", "Pass", "Close")
+
+
+def _tapped_command(session: Session, expert: Expert, inbound: InboundMessage) -> "Command | None":
+    """A tap on a ticket notice's buttons: the ticket is the notice's (the tap names the message it answers;
+    without that name, the expert's latest notice with buttons). Answer asks for the text; Pass, Close act."""
+    extra = inbound.extra or {}
+    payload = (extra.get("ButtonPayload") or extra.get("ListId") or "").strip()
+    if payload not in ("1", "2", "3"):
+        return None
+    # The expert's recent notices with buttons (filtered here: a JSON column may hold JSON null, not NULL).
+    recent = session.execute(
+        select(OutboundMessage.ticket_id, OutboundMessage.twilio_sid, OutboundMessage.choices).where(
+            OutboundMessage.to_address.in_((expert.phone, f"whatsapp:{expert.phone}")),
+            OutboundMessage.ticket_id.is_not(None)).order_by(OutboundMessage.id.desc()).limit(50)).all()
+    notices = [(ticket_id, sid) for ticket_id, sid, choices in recent if choices]
+    replied = extra.get("OriginalRepliedMessageSid")
+    # A tap names the message it answers: never guess another ticket for it (Pass or Close would act on it).
+    ticket_id = next((ticket_id for ticket_id, sid in notices if sid == replied) if replied
+                     else (ticket_id for ticket_id, _ in notices), None)
+    if ticket_id is None:
+        return None
+    return Command(ticket_id, {"1": "ask", "2": "pass", "3": "close"}[payload])
+
+
 def _run_command(session: Session, rt, expert: Expert, ticket: Ticket, command: "Command") -> str:
     if command.action == "pass":
         pass_ticket(session, rt, ticket, expert.name, expert=expert)
@@ -175,6 +202,8 @@ def _run_command(session: Session, rt, expert: Expert, ticket: Ticket, command: 
         return f"#{ticket.id} is closed."
     if command.action == "show":
         return ticket_notice(ticket)
+    if command.action == "ask":
+        return f"Reply #{ticket.id} followed by your answer: it goes to the teacher."
     relay_answer(session, rt, ticket, answer=command.text, actor=expert.name, expert=expert)
     return f"#{ticket.id}: your answer was sent to the teacher. Thank you."
 
@@ -221,7 +250,7 @@ def mark_false_alarm(session: Session, ticket: Ticket, actor: str, note: str = "
 @dataclass(frozen=True)
 class Command:
     ticket_id: int
-    action: str  # answer | pass | close | show
+    action: str  # answer | pass | close | show | ask (the Answer button: how to send one)
     text: str = ""
 
 
@@ -285,7 +314,8 @@ def deliver_answer(session: Session, rt, ticket: Ticket, answer: str) -> list[Ou
                    "WhatsApp window closed: answer held until the teacher replies (template sent)")
     # The answer goes in reply to the teacher's latest message, for the conversation view.
     return outbound.queue_message(session, teacher=teacher, body=body, kind="relay", channel=channel,
-                                  in_reply_to_id=ticket.inbound_id)
+                                  in_reply_to_id=ticket.inbound_id,
+                                  choices=expert_rating_choices(body, teacher.language or "en"))
 
 
 def pass_ticket(session: Session, rt, ticket: Ticket, actor: str, expert: Expert | None = None) -> None:
@@ -378,7 +408,8 @@ def assign_ticket(session: Session, rt, ticket: Ticket, expert: Expert, actor: s
     ticket.due_at = now + timedelta(minutes=target_minutes(rt.settings, ticket.priority))
     expert.last_assigned_at = now
     record(session, ticket, actor, "assigned", f"to {expert.name}")
-    notify_expert(session, expert, ticket_notice(ticket), ticket=ticket)
+    notify_expert(session, expert, ticket_notice(ticket), ticket=ticket,
+                  choices=choices_of(ticket_notice(ticket), list(EXPERT_ACTIONS), "en"))
 
 
 def _unassign(ticket: Ticket) -> None:
@@ -457,11 +488,14 @@ def ticket_notice(ticket: Ticket) -> str:
             f"#{ticket.id} close closes it.")
 
 
-def notify_expert(session: Session, expert: Expert, body: str, ticket: Ticket | None = None) -> None:
-    """A message to an expert; `ticket` links it to the ticket it is about (DELETE MY DATA blanks those)."""
+def notify_expert(session: Session, expert: Expert, body: str, ticket: Ticket | None = None,
+                  choices=None) -> None:
+    """A message to an expert; `ticket` links it to the ticket it is about (DELETE MY DATA blanks those).
+    `choices`: the ticket's actions, as buttons where the expert's WhatsApp can show them."""
     channel = expert_channel(session, expert)
     address = address_for(channel, expert.phone)
-    rows = outbound.queue_message(session, body=body, kind="expert", to_address=address, channel=channel)
+    rows = outbound.queue_message(session, body=body, kind="expert", to_address=address, channel=channel,
+                                  choices=choices)
     for row in rows:
         row.ticket_id = ticket.id if ticket is not None else None
 
