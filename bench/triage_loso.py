@@ -100,7 +100,7 @@ def main() -> None:
             print(f"chosen: balance {best[2]}, K {best[3]}, threshold {best[4]} "
                   f"(recall {best[0]:.3f}, false alarms {best[1]:.3f})")
         return
-    print(f"K={args.k}, threshold={args.threshold}")
+    print(f"balance={semantic.BALANCE}, K={args.k}, threshold={args.threshold}")
     print("| held-out set | messages | grammar recall / false alarms | semantic | grammar + semantic |"
           " semantic category right |")
     print("|---|---|---|---|---|---|")

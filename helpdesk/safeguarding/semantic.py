@@ -36,9 +36,9 @@ EXEMPLARS_PATH = Path(__file__).parents[1] / "content" / "triage_exemplars.npz"
 # Chosen by leave-one-set-out (bench/triage_loso.py --grid): the highest pooled held-out recall of the
 # semantic vote alone with its pooled held-out false alarms at or under 0.02 (the rest of the 0.03 budget
 # is the grammar's).
-K = 15
-THRESHOLD = 0.8
-BALANCE = 0.5   # neighbour weight x (1 / its class's size) ** BALANCE: 0 no balance, 1 full
+K = 7
+THRESHOLD = 0.9
+BALANCE = 1.0   # neighbour weight x (1 / its class's size) ** BALANCE: 0 no balance, 1 full
 
 
 def message_vector(variant_vectors) -> np.ndarray:
