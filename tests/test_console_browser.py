@@ -238,7 +238,8 @@ def test_an_expert_and_a_lead_work_through_the_day(width, live_server, browser, 
     expect(expert.locator(".flash")).to_contain_text("your answer was sent to the teacher")
     expect(expert.locator(".bubble.out").last).to_contain_text("fold their own strips")
     rt.jobs.drain()
-    assert "share a roti fairly before writing 1/2. Then let them fold their own strips." in sent_to(twilio_api, TEACHER)[-1]
+    edited = "share a roti fairly before writing 1/2. Then let them fold their own strips."
+    assert edited in sent_to(twilio_api, TEACHER)[-1]
 
     # A note for colleagues, then close (with its confirmation) and reopen.
     expert.fill("#note", "Teacher has no printed materials; suggest paper only.")
@@ -267,8 +268,8 @@ def test_an_expert_and_a_lead_work_through_the_day(width, live_server, browser, 
     boss.click(f"tr.ticket-row >> text=#{urdu}")
     question = boss.locator(".question")
     expect(question).to_have_text(URDU_QUESTION)
-    style = question.evaluate("e => [getComputedStyle(e).direction, parseFloat(getComputedStyle(e).lineHeight)"
-                              " / parseFloat(getComputedStyle(e).fontSize)]")
+    style = question.evaluate("e => { const s = getComputedStyle(e);"
+                              " return [s.direction, parseFloat(s.lineHeight) / parseFloat(s.fontSize)]; }")
     assert style[0] == "rtl" and style[1] >= 2.0
     assert boss.locator(".bubble.in .body").first.evaluate("e => getComputedStyle(e).direction") == "rtl"
     boss.fill("#answer", "شکریہ")

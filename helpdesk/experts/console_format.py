@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-# Below these the nearest FAQ is a weak hint; a matcher that escalated was never "high" confident.
+# Without the matcher's own verdict (older snapshots), the score alone says how far to trust the nearest FAQ.
 MEDIUM_CONFIDENCE = 0.35
 HIGH_CONFIDENCE = 0.6
 
@@ -80,7 +80,14 @@ class MatcherNote:
         return f"Closest FAQ: {name} ({self.confidence} confidence)"
 
 
-def confidence(score: float) -> str:
+def confidence(decision: str | None, reason: str | None, score: float) -> str:
+    """The matcher's own verdict first (it knows its calibrated thresholds); the score only without one."""
+    if decision == "answer":
+        return "high"
+    if decision == "clarify":
+        return "medium"
+    if reason == "low-score":
+        return "low"
     if score >= HIGH_CONFIDENCE:
         return "high"
     return "medium" if score >= MEDIUM_CONFIDENCE else "low"
@@ -96,7 +103,8 @@ def matcher_note(match_info: dict | None, question_of) -> MatcherNote | None:
         return MatcherNote(None, None, None)
     scores = [c.get("score", 0.0) for c in candidates if c.get("faq_id") == faq_id]
     score = max(scores) if scores else float(match_info.get("score") or 0.0)
-    return MatcherNote(faq_id, question_of(faq_id), confidence(score))
+    return MatcherNote(faq_id, question_of(faq_id),
+                       confidence(match_info.get("decision"), match_info.get("reason"), score))
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ def parse(args, *, subjects, grade_bands, expert_ids) -> Parsed:
     status = pick("status", STATUSES, "status") or "active"
     sort = pick("sort", SORTS, "sort order") or "priority"
     assignee = (args.get("assignee") or "").strip()
-    if assignee and assignee not in ("me", "none") and not (assignee.isdigit() and int(assignee) in expert_ids):
+    known = assignee in ("me", "none") or (assignee.isdigit() and int(assignee) in expert_ids)
+    if assignee and not known:
         problems.append(f"There is no expert “{assignee[:40]}” to filter by; that filter was left out.")
         assignee = ""
     urgent_raw = (args.get("urgent") or "").strip()

@@ -86,7 +86,8 @@ def _active(stmt):
 def _render_list(session, expert, title: str, groups, **extra):
     """Every ticket list: the same columns (waiting, deadline in local time) and the live-update notice."""
     latest = session.scalar(select(func.max(Ticket.id))) or 0
-    return render_template("console_list.html", title=title, groups=groups, expert=expert, tickets_mod=tickets,
+    return render_template("console_list.html", title=title, groups=groups, expert=expert,
+                           tickets_mod=tickets,
                            fmt=console_format, now=utcnow(), zone=_rt().settings.timezone,
                            latest_id=latest, counts=_counts(session, expert),
                            poll_seconds=current_app.config.get("CONSOLE_POLL_SECONDS", POLL_SECONDS), **extra)
@@ -152,10 +153,11 @@ def all_tickets():
             query, me=expert.id if expert else None,
             visible_to=None if lead else (expert.id if expert else -1))).all()
         title = "All open tickets" if lead and query == ticket_lists.ListQuery() else "Find tickets"
-        heading = f"Found {len(rows)}" + (" (the first ones; narrow the search)"
-                                          if len(rows) >= ticket_lists.MAX_ROWS else "")
-        page = _render_list(session, expert, title, [(heading, rows)], filters=query, problems=parsed.problems,
-                            tax=tax, statuses=ticket_lists.STATUSES, sorts=ticket_lists.SORTS,
+        heading = "Tickets" + (" (only the first ones: narrow the search)"
+                               if len(rows) >= ticket_lists.MAX_ROWS else "")
+        page = _render_list(session, expert, title, [(heading, rows)], filters=query,
+                            problems=parsed.problems, tax=tax, statuses=ticket_lists.STATUSES,
+                            sorts=ticket_lists.SORTS,
                             languages=ticket_lists.LANGUAGES, experts=experts, bulk=lead,
                             back=request.full_path)
     return page, 400 if parsed.problems else 200
@@ -259,7 +261,8 @@ def ticket_page(ticket_id: int):
             chosen_faq=chosen_faq, unknown_faq=use if use and chosen_faq is None else None,
             bubbles=console_format.conversation(ticket.conversation, answers, zone),
             notes=[e for e in ticket.events if e.kind == tickets.NOTE],
-            matcher=console_format.matcher_note(ticket.match_info, lambda faq_id: _first_question(view, faq_id)),
+            matcher=console_format.matcher_note(ticket.match_info,
+                                                lambda faq_id: _first_question(view, faq_id)),
             experts=_active_experts(session) if _is_lead(expert) else [],
             fmt=console_format, now=utcnow(), zone=zone,
         )
@@ -311,7 +314,8 @@ def reply(ticket_id: int):
         if faq_id and rt.knowledge.view().entry(faq_id) is None:
             raise tickets.TicketError(f"There is no FAQ {faq_id}; nothing was sent.")
         _take_if_unassigned(session, rt, ticket, expert)
-        tickets.relay_answer(session, rt, ticket, answer=answer, actor=g.user.name, expert=expert, faq_id=faq_id)
+        tickets.relay_answer(session, rt, ticket, answer=answer, actor=g.user.name, expert=expert,
+                             faq_id=faq_id)
         proposal = faq_review.propose_phrasing(session, rt, ticket, faq_id, g.user.name) if faq_id else None
         extra = " The teacher's wording was proposed as a new phrasing." if proposal else ""
         return f"#{ticket.id}: your answer was sent to the teacher.{extra}"
