@@ -21,7 +21,14 @@ SORTS = {
     "newest": "newest first",
     "deadline": "nearest deadline first",
 }
-_TICKET_NUMBER = re.compile(r"^#?\s*(\d{1,9})$")
+_TICKET_NUMBER = re.compile(r"^#?\s*([0-9]{1,9})$")
+_ID = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only ("²".isdigit() is true), and within an integer column
+
+
+def as_id(text: str | None) -> int | None:
+    """A row id from a form or a URL, or None: never a value the database would refuse."""
+    text = (text or "").strip()
+    return int(text) if _ID.match(text) else None
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ def parse(args, *, subjects, grade_bands, expert_ids) -> Parsed:
     status = pick("status", STATUSES, "status") or "active"
     sort = pick("sort", SORTS, "sort order") or "priority"
     assignee = (args.get("assignee") or "").strip()
-    known = assignee in ("me", "none") or (assignee.isdigit() and int(assignee) in expert_ids)
+    known = assignee in ("me", "none") or as_id(assignee) in expert_ids
     if assignee and not known:
         problems.append(f"There is no expert “{assignee[:40]}” to filter by; that filter was left out.")
         assignee = ""

@@ -167,8 +167,7 @@ def all_tickets():
 @login_required(*TICKET_ROLES)
 def counts():
     """For the polling script: the counts in the header and how many tickets came in since `since`."""
-    since = request.args.get("since", "0")
-    since_id = int(since) if since.isdigit() else 0
+    since_id = ticket_lists.as_id(request.args.get("since")) or 0
     with _rt().db.session_scope() as session:
         expert = _expert(session)
         data = _counts(session, expert)
@@ -195,7 +194,7 @@ def bulk():
     """A lead assigns or closes several tickets at once; closing asks to confirm first."""
     form = request.form
     back = _back(form.get("back"))
-    ids = sorted({int(v) for v in form.getlist("ticket_id") if v.isdigit()})
+    ids = sorted({n for n in map(ticket_lists.as_id, form.getlist("ticket_id")) if n is not None})
     action = form.get("action", "")
     rt = _rt()
     with rt.db.session_scope() as session:
@@ -210,8 +209,8 @@ def bulk():
             return render_template("console_bulk_confirm.html", rows=chosen, back=back)
         target = None
         if action == "assign":
-            expert_id = form.get("expert_id", "")
-            target = session.get(Expert, int(expert_id)) if expert_id.isdigit() else None
+            expert_id = ticket_lists.as_id(form.get("expert_id"))
+            target = session.get(Expert, expert_id) if expert_id is not None else None
             if target is None or not target.active:
                 flash("Choose an active expert to assign the tickets to.")
                 return redirect(back)
@@ -346,12 +345,12 @@ def pass_(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/assign")
 @login_required(*TICKET_ROLES)
 def assign(ticket_id: int):
-    expert_id = request.form.get("expert_id", "")
+    expert_id = ticket_lists.as_id(request.form.get("expert_id"))
 
     def action(session, rt, ticket, expert):
         if not _is_lead(expert):
             raise tickets.TicketError("Only a lead can assign a ticket to a named expert.")
-        target = session.get(Expert, int(expert_id)) if expert_id.isdigit() else None
+        target = session.get(Expert, expert_id) if expert_id is not None else None
         if target is None:
             raise tickets.TicketError("Choose an expert from the list.")
         tickets.assign_to_expert(session, rt, ticket, target, g.user.name)

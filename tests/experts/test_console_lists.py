@@ -103,7 +103,10 @@ def test_bad_filter_values_are_named_and_left_out(client, rt, twilio_api):
     response = client.get("/console/tickets?status=lost")
     assert response.status_code == 400 and set(listed(response.get_data(as_text=True))) == {
         t["fractions"], t["plants"], t["urdu"]}
-    assert client.get("/console/counts.json?since=abc").status_code == 200
+    for since in ("abc", "9" * 30, "²"):
+        assert client.get(f"/console/counts.json?since={since}").status_code == 200
+    assert client.get("/console/tickets?assignee=" + "9" * 30).status_code == 400
+    assert client.get("/console/tickets?assignee=²").status_code == 400
 
 
 def test_an_expert_finds_only_what_they_may_see_and_cannot_bulk_act(client, rt, twilio_api):
@@ -157,10 +160,14 @@ def test_a_lead_bulk_assigns_and_closes_with_a_confirmation(client, rt, twilio_a
     response = client.post("/console/tickets/bulk", data={"csrf_token": token, "action": "explode",
                                                           "ticket_id": ["x"]}, follow_redirects=True)
     assert response.status_code == 200 and "Tick one or more tickets" in response.get_data(as_text=True)
-    response = client.post("/console/tickets/bulk", data={"csrf_token": token, "action": "assign",
-                                                          "ticket_id": chosen, "expert_id": "nobody"},
-                           follow_redirects=True)
-    assert "Choose an active expert" in response.get_data(as_text=True)
+    for expert_id in ("nobody", "9" * 30, "²"):  # beyond an integer column; a digit int() refuses
+        response = client.post("/console/tickets/bulk", data={"csrf_token": token, "action": "assign",
+                                                              "ticket_id": chosen, "expert_id": expert_id},
+                               follow_redirects=True)
+        assert "Choose an active expert" in response.get_data(as_text=True)
+    response = client.post("/console/tickets/bulk", data={"csrf_token": token, "action": "close",
+                                                          "ticket_id": ["9" * 30, "³"]}, follow_redirects=True)
+    assert "Tick one or more tickets" in response.get_data(as_text=True)
 
 
 def test_counts_for_the_polling_script(client, rt, twilio_api):
@@ -251,9 +258,10 @@ def test_a_lead_assigns_by_name_and_the_old_link_is_friendly(client, rt, twilio_
     response = client.post(f"/console/tickets/{t['fractions']}/assign",
                            data={"csrf_token": token, "expert_id": t["science"]["id"]}, follow_redirects=True)
     assert "is assigned to Bilal, who has been told" in response.get_data(as_text=True)
-    response = client.post(f"/console/tickets/{t['fractions']}/assign",
-                           data={"csrf_token": token, "expert_id": "abc"}, follow_redirects=True)
-    assert "Choose an expert from the list" in response.get_data(as_text=True)
+    for expert_id in ("abc", "9" * 30):
+        response = client.post(f"/console/tickets/{t['fractions']}/assign",
+                               data={"csrf_token": token, "expert_id": expert_id}, follow_redirects=True)
+        assert "Choose an expert from the list" in response.get_data(as_text=True)
 
     login(client, t["maths"]["email"], t["maths"]["password"])
     assert 'id="assign-form"' not in client.get(f"/console/tickets/{t['urdu']}").get_data(as_text=True)
