@@ -271,6 +271,9 @@ def test_an_expert_and_a_lead_work_through_the_day(width, live_server, browser, 
     style = question.evaluate("e => { const s = getComputedStyle(e);"
                               " return [s.direction, parseFloat(s.lineHeight) / parseFloat(s.fontSize)]; }")
     assert style[0] == "rtl" and style[1] >= 2.0
+    # The Nastaliq face comes from our own static files (there is no Urdu font on this machine).
+    assert boss.evaluate("document.fonts.ready.then(() => [...document.fonts].some("
+                         "f => f.family.includes('HelpdeskUrdu') && f.status === 'loaded'))")
     assert boss.locator(".bubble.in .body").first.evaluate("e => getComputedStyle(e).direction") == "rtl"
     boss.fill("#answer", "شکریہ")
     assert boss.locator("#answer").evaluate("e => getComputedStyle(e).direction") == "rtl"
