@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -42,17 +43,6 @@ def test_an_expert_answers_from_the_console(live_server, page, rt, twilio_api):
     assert sent_to(twilio_api, TEACHER)[0].startswith("Answer from a subject expert:\nFold paper strips")
 
 
-def test_an_expert_reuses_an_faq_answer_from_the_search(live_server, page, rt, twilio_api):
-    expert = add_expert(rt, MATHS_A, ["maths"])
-    ticket_id = open_ticket_for(rt, TEACHER, "My pupils mix up numerator and denominator", subjects="maths")
-    log_in(page, live_server.url, expert["email"], expert["password"])
-    page.goto(f"{live_server.url}/console/tickets/{ticket_id}?q=fractions")
-    page.locator(".faq-result", has_text="fractions-intro").locator("button.use-faq").click()
-    expect(page.locator(".flash")).to_contain_text("proposed as a new phrasing")
-    rt.jobs.drain()
-    assert "Start with real objects" in sent_to(twilio_api, TEACHER)[0]
-
-
 def test_an_expert_passes_and_another_expert_sees_it(live_server, page, rt, twilio_api):
     a = add_expert(rt, MATHS_A, ["maths"], name="Ayesha")
     b = add_expert(rt, MATHS_B, ["maths"], name="Bilal")
@@ -74,7 +64,9 @@ def test_a_lead_closes_from_the_unassigned_queue(live_server, page, rt, twilio_a
     page.click("header >> text=Queue")
     expect(page.locator("main")).to_contain_text("Mathematics (1)")
     page.click(f"text=#{ticket_id}")
-    page.click("#close")
+    page.click("#close")  # only asks
+    assert ticket_row(rt, ticket_id).status != "closed"
+    page.click("#confirm-close")
     expect(page.locator(".status")).to_have_text("closed")
     assert ticket_row(rt, ticket_id).status == "closed"
 
@@ -189,3 +181,127 @@ def test_a_lead_exports_approved_faqs_as_yaml(client, rt, make_user, twilio_api)
     assert "How do I teach the clock?" in text and text.startswith("faqs:")
     with rt.db.session_scope() as session:
         assert session.scalars(select(FaqProposal)).one().status == "approved"
+
+
+# --- a day of work at desktop and phone widths (issue 17) ------------------------------------------
+
+WIDTHS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+URDU_QUESTION = "ہمارے اسکول میں (AEO) کا دورہ ہے، کسر کیسے پڑھاؤں؟"
+SCIENCE = "+923110000003"
+
+
+def new_page(browser, width: str):
+    context = browser.new_context(viewport=WIDTHS[width])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def fits_the_screen(page) -> bool:
+    # Nothing wider than the viewport: no sideways scrolling on a phone.
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_expert_and_a_lead_work_through_the_day(width, live_server, browser, app, rt, twilio_api):
+    app.config["CONSOLE_POLL_SECONDS"] = 1  # the list asks for news every second here, not every 15
+    ayesha = add_expert(rt, MATHS_A, ["maths"], name="Ayesha")
+    bilal = add_expert(rt, SCIENCE, ["science", "maths"], name="Bilal", capacity=1)
+    lead = add_expert(rt, LEAD, ["general"], role="lead", is_lead=True, name="Lead", start="00:00",
+                      end="00:01", days=[])
+    fractions = open_ticket_for(rt, TEACHER, "Students cannot understand fractions", subjects="maths")
+    urdu = open_ticket_for(rt, "+923001234568", URDU_QUESTION, subjects="maths", language="ur")
+    with rt.db.session_scope() as session:  # both with Ayesha, whatever the load balancing chose
+        for ticket_id in (fractions, urdu):
+            row = session.get(Ticket, ticket_id)
+            row.assignee_id, row.status = ayesha["id"], "assigned"
+
+    # The expert finds the ticket by searching, opens it and answers with an edited FAQ.
+    expert = new_page(browser, width)
+    log_in(expert, live_server.url, ayesha["email"], ayesha["password"])
+    expect(expert.locator("[data-count=mine]")).to_have_text("2")
+    expert.click("header >> text=All tickets")
+    expert.fill("#filters input[name=q]", "fractions")
+    expert.click("#apply-filters")
+    expect(expert.locator("tr.ticket-row")).to_have_count(1)
+    expect(expert.locator("tr.ticket-row .deadline")).to_contain_text("min left")
+    assert fits_the_screen(expert)
+    expert.click(f"tr.ticket-row >> text=#{fractions}")
+    expect(expert.locator(".bubble.in").first).to_contain_text("Students cannot understand fractions")
+    expect(expert.locator(".matcher")).to_contain_text("Closest FAQ: How do I introduce fractions")
+    expert.locator(".faq-result", has_text="fractions-intro").locator(".use-faq").click()
+    box = expert.locator("#answer")
+    expect(box).to_have_value(re.compile(r"^Start with real objects"))
+    assert sent_to(twilio_api, TEACHER) == []  # filled in, not sent
+    box.fill(box.input_value() + " Then let them fold their own strips.")
+    expert.click("#send")
+    expect(expert.locator(".flash")).to_contain_text("your answer was sent to the teacher")
+    expect(expert.locator(".bubble.out").last).to_contain_text("fold their own strips")
+    rt.jobs.drain()
+    edited = "share a roti fairly before writing 1/2. Then let them fold their own strips."
+    assert edited in sent_to(twilio_api, TEACHER)[-1]
+
+    # A note for colleagues, then close (with its confirmation) and reopen.
+    expert.fill("#note", "Teacher has no printed materials; suggest paper only.")
+    expert.click("#add-note")
+    expect(expert.locator("ul.notes")).to_contain_text("suggest paper only")
+    expert.click("#close")
+    expect(expert.locator("#confirm-close")).to_be_visible()
+    assert ticket_row(rt, fractions).status == "answered"  # the first click only asks
+    expert.click("#confirm-close")
+    expect(expert.locator(".status")).to_have_text("closed")
+    expert.click("#reopen")
+    expect(expert.locator(".flash")).to_contain_text("is reopened and assigned to Ayesha")
+    assert fits_the_screen(expert)
+    rt.jobs.drain()
+    assert not any("paper only" in body for body in sent_to(twilio_api, TEACHER))
+
+    # The lead filters to the Urdu ticket: laid out right to left, with room for Nastaliq.
+    boss = new_page(browser, width)
+    log_in(boss, live_server.url, lead["email"], lead["password"])
+    boss.click("header >> text=All tickets")
+    expect(boss.locator("h1")).to_have_text("All open tickets")
+    boss.select_option("#filters select[name=language]", "ur")
+    boss.click("#apply-filters")
+    expect(boss.locator("tr.ticket-row")).to_have_count(1)
+    assert boss.locator("tr.ticket-row td.tt").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    boss.click(f"tr.ticket-row >> text=#{urdu}")
+    question = boss.locator(".question")
+    expect(question).to_have_text(URDU_QUESTION)
+    style = question.evaluate("e => { const s = getComputedStyle(e);"
+                              " return [s.direction, parseFloat(s.lineHeight) / parseFloat(s.fontSize)]; }")
+    assert style[0] == "rtl" and style[1] >= 2.0
+    # The Nastaliq face comes from our own static files (there is no Urdu font on this machine).
+    assert boss.evaluate("document.fonts.ready.then(() => [...document.fonts].some("
+                         "f => f.family.includes('HelpdeskUrdu') && f.status === 'loaded'))")
+    assert boss.locator(".bubble.in .body").first.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    boss.fill("#answer", "شکریہ")
+    assert boss.locator("#answer").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    boss.fill("#answer", "")
+    boss.select_option("#assign-form select[name=expert_id]", label="Bilal")
+    boss.click("#assign")
+    expect(boss.locator(".flash")).to_contain_text("is assigned to Bilal, who has been told")
+    assert ticket_row(rt, urdu).assignee_id == bilal["id"]
+    assert fits_the_screen(boss)
+
+    # Ayesha's old link to it now explains itself.
+    response = expert.goto(f"{live_server.url}/console/tickets/{urdu}")
+    assert response.status == 403
+    expect(expert.locator("h1")).to_contain_text("is not in your list any more")
+
+    # The lead's open list hears of a new ticket without a reload, then closes it in bulk.
+    boss.click("header >> text=All tickets")
+    expect(boss.locator("#live")).to_be_hidden()
+    newcomer = open_ticket_for(rt, "+923001234569", "How can I teach place value with bundles of sticks?",
+                               subjects="maths")
+    expect(boss.locator("#live")).to_contain_text("1 new ticket — reload")
+    boss.click("#live-reload")
+    boss.locator(f"tr.ticket-row[data-ticket='{newcomer}'] input[type=checkbox]").check()
+    boss.click("#bulk-close")
+    expect(boss.locator("h1")).to_have_text("Close 1 ticket?")
+    assert ticket_row(rt, newcomer).status != "closed"
+    boss.click("#confirm-bulk-close")
+    expect(boss.locator(".flash")).to_contain_text(f"Closed: #{newcomer}.")
+    assert ticket_row(rt, newcomer).status == "closed"
+    for page in (expert, boss):
+        page.context.close()

@@ -361,6 +361,46 @@ def take_ticket(session: Session, rt, ticket: Ticket, expert: Expert) -> None:
     assign_ticket(session, rt, ticket, expert, expert.name)
 
 
+# --- console actions: a lead's assignment, reopening, notes between experts -------------------------
+
+NOTE = "note"  # the event kind of an internal note: shown to experts, never sent to the teacher
+
+
+def assign_to_expert(session: Session, rt, ticket: Ticket, expert: Expert, actor: str) -> None:
+    """A lead hands the ticket to a named expert (whatever routing would choose); they are told at once."""
+    if ticket.status not in ACTIVE_STATUSES:
+        raise TicketError(f"#{ticket.id} is {ticket.status}; reopen it before assigning it.")
+    if not expert.active:
+        raise TicketError(f"{expert.name} is not active.")
+    if ticket.assignee_id == expert.id:
+        raise TicketError(f"#{ticket.id} is already assigned to {expert.name}.")
+    if ticket.assignee_id is not None:
+        ticket.reassignments += 1
+    assign_ticket(session, rt, ticket, expert, actor)
+
+
+def reopen_ticket(session: Session, rt, ticket: Ticket, actor: str, note: str = "") -> Expert | None:
+    """A closed or answered ticket goes back to work: to the expert who answered it if they have room,
+    otherwise through routing like any new ticket. The teacher is not messaged."""
+    if ticket.status in ACTIVE_STATUSES:
+        raise TicketError(f"#{ticket.id} is still open.")
+    ticket.status, ticket.closed_at, ticket.updated_at = "reopened", None, utcnow()
+    record(session, ticket, actor, "reopened", note.strip())
+    previous = ticket.answered_by
+    if previous is not None and previous.active and _load(session, previous.id) < previous.capacity:
+        assign_ticket(session, rt, ticket, previous, actor)
+        return previous
+    return route_ticket(session, rt, ticket)
+
+
+def add_note(session: Session, ticket: Ticket, actor: str, text: str) -> TicketEvent:
+    text = text.strip()
+    if not text:
+        raise TicketError("The note is empty.")
+    ticket.updated_at = utcnow()
+    return record(session, ticket, actor, NOTE, text[:4000])
+
+
 # --- routing -------------------------------------------------------------------------------------
 
 def target_minutes(settings, priority: str) -> int:

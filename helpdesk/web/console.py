@@ -9,22 +9,26 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
-                   url_for)
-from sqlalchemy import select
+from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, make_response, redirect,
+                   render_template, request, url_for)
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from helpdesk.experts import console_format
 from helpdesk.experts import faq_review
 from helpdesk.experts import service_figures
+from helpdesk.experts import ticket_lists
 from helpdesk.experts import tickets
 from helpdesk.models import utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, FaqProposal, Ticket
 from helpdesk.web.auth import login_required
+from helpdesk.web.security import safe_next
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 TICKET_ROLES = ("expert", "lead")
 FIGURE_ROLES = ("lead", "planner")
+POLL_SECONDS = 15  # how often an open list asks for new tickets (app config CONSOLE_POLL_SECONDS overrides)
 
 
 def register(app) -> None:
@@ -33,6 +37,7 @@ def register(app) -> None:
         ("console.my_tickets", "My tickets", TICKET_ROLES),
         ("console.queue", "Queue", TICKET_ROLES),
         ("console.urgent", "Urgent", TICKET_ROLES),
+        ("console.all_tickets", "All tickets", TICKET_ROLES),
         ("console.faq_review_page", "FAQ review", ("lead",)),
         ("console.figures", "Figures", FIGURE_ROLES),
     ])
@@ -67,7 +72,8 @@ def _load_ticket(session, ticket_id: int, act: bool = False) -> tuple[Ticket, Ex
     ticket = session.get(Ticket, ticket_id) or abort(404)
     expert = _expert(session)
     if not _may_see(ticket, expert) or (act and not _may_act(ticket, expert)):
-        abort(403)
+        # Usually an old link to a ticket that has since moved to another expert: say so, with a way on.
+        abort(make_response(render_template("console_not_yours.html", ticket_id=ticket_id), 403))
     return ticket, expert
 
 
@@ -75,6 +81,16 @@ def _load_ticket(session, ticket_id: int, act: bool = False) -> tuple[Ticket, Ex
 
 def _active(stmt):
     return stmt.where(Ticket.status.in_(ACTIVE_STATUSES)).order_by(Ticket.priority.desc(), Ticket.created_at)
+
+
+def _render_list(session, expert, title: str, groups, **extra):
+    """Every ticket list: the same columns (waiting, deadline in local time) and the live-update notice."""
+    latest = session.scalar(select(func.max(Ticket.id))) or 0
+    return render_template("console_list.html", title=title, groups=groups, expert=expert,
+                           tickets_mod=tickets,
+                           fmt=console_format, now=utcnow(), zone=_rt().settings.timezone,
+                           latest_id=latest, counts=_counts(session, expert),
+                           poll_seconds=current_app.config.get("CONSOLE_POLL_SECONDS", POLL_SECONDS), **extra)
 
 
 @bp.get("/")
@@ -89,8 +105,8 @@ def my_tickets():
             .where(Ticket.answered_by_id == expert.id, Ticket.status.in_(("answered", "closed")))
             .order_by(Ticket.answered_at.desc()).limit(20)
         ).all() if expert else []
-        return render_template("console_list.html", title="My tickets", groups=[("Waiting for you", mine),
-                               ("Recently answered", answered)], expert=expert, tickets_mod=tickets)
+        return _render_list(session, expert, "My tickets", [("Waiting for you", mine),
+                                                            ("Recently answered", answered)])
 
 
 @bp.get("/queue")
@@ -101,9 +117,7 @@ def queue():
         by_subject: dict[str, list[Ticket]] = {}
         for ticket in waiting:
             by_subject.setdefault(tickets.label("subjects", ticket.subject), []).append(ticket)
-        groups = sorted(by_subject.items())
-        return render_template("console_list.html", title="Unassigned, by subject", groups=groups,
-                               expert=_expert(session), tickets_mod=tickets)
+        return _render_list(session, _expert(session), "Unassigned, by subject", sorted(by_subject.items()))
 
 
 @bp.get("/urgent")
@@ -113,9 +127,112 @@ def urgent():
         expert = _expert(session)
         rows = session.scalars(_active(select(Ticket).where(Ticket.priority == "urgent"))).all()
         rows = [t for t in rows if _may_see(t, expert)]
-        return render_template("console_list.html", title="Urgent",
-                               groups=[("Urgent, not yet answered", rows)], expert=expert,
-                               tickets_mod=tickets)
+        return _render_list(session, expert, "Urgent", [("Urgent, not yet answered", rows)])
+
+
+def _active_experts(session) -> list[Expert]:
+    experts = session.scalars(select(Expert).where(Expert.active.is_(True))
+                              .options(selectinload(Expert.user))).all()
+    return sorted(experts, key=lambda e: e.name.lower())
+
+
+@bp.get("/tickets")
+@login_required(*TICKET_ROLES)
+def all_tickets():
+    """Search, filter and sort; a lead sees every ticket ("all open" by default), an expert what they may see.
+    Bad parameters are named on the page (status 400) and left out, never an error page."""
+    tax = tickets.taxonomy()
+    with _rt().db.session_scope() as session:
+        expert = _expert(session)
+        lead = _is_lead(expert)
+        experts = _active_experts(session)
+        parsed = ticket_lists.parse(request.args, subjects=tax["subjects"], grade_bands=tax["grade_bands"],
+                                    expert_ids={e.id for e in experts})
+        query = parsed.query
+        rows = session.scalars(ticket_lists.statement(
+            query, me=expert.id if expert else None,
+            visible_to=None if lead else (expert.id if expert else -1))).all()
+        title = "All open tickets" if lead and query == ticket_lists.ListQuery() else "Find tickets"
+        heading = "Tickets" + (" (only the first ones: narrow the search)"
+                               if len(rows) >= ticket_lists.MAX_ROWS else "")
+        page = _render_list(session, expert, title, [(heading, rows)], filters=query,
+                            problems=parsed.problems, tax=tax, statuses=ticket_lists.STATUSES,
+                            sorts=ticket_lists.SORTS,
+                            languages=ticket_lists.LANGUAGES, experts=experts, bulk=lead,
+                            back=request.full_path)
+    return page, 400 if parsed.problems else 200
+
+
+@bp.get("/counts.json")
+@login_required(*TICKET_ROLES)
+def counts():
+    """For the polling script: the counts in the header and how many tickets came in since `since`."""
+    since_id = ticket_lists.as_id(request.args.get("since")) or 0
+    with _rt().db.session_scope() as session:
+        expert = _expert(session)
+        data = _counts(session, expert)
+        stmt = select(func.count(Ticket.id)).where(Ticket.id > since_id, Ticket.status.in_(ACTIVE_STATUSES))
+        if not _is_lead(expert):
+            mine = expert.id if expert else -1
+            stmt = stmt.where(or_(Ticket.assignee_id == mine, Ticket.assignee_id.is_(None)))
+        data["new"] = session.scalar(stmt) or 0
+    return jsonify(data)
+
+
+def _counts(session, expert: Expert | None) -> dict[str, int]:
+    def count(*conditions) -> int:
+        return session.scalar(select(func.count(Ticket.id)).where(Ticket.status.in_(ACTIVE_STATUSES),
+                                                                  *conditions)) or 0
+    return {"mine": count(Ticket.assignee_id == expert.id) if expert else 0,
+            "unassigned": count(Ticket.assignee_id.is_(None)),
+            "urgent": count(Ticket.priority == "urgent")}
+
+
+@bp.post("/tickets/bulk")
+@login_required(*TICKET_ROLES)
+def bulk():
+    """A lead assigns or closes several tickets at once; closing asks to confirm first."""
+    form = request.form
+    back = _back(form.get("back"))
+    ids = sorted({n for n in map(ticket_lists.as_id, form.getlist("ticket_id")) if n is not None})
+    action = form.get("action", "")
+    rt = _rt()
+    with rt.db.session_scope() as session:
+        expert = _expert(session)
+        if not _is_lead(expert):
+            abort(403)
+        chosen = session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
+        if not chosen or action not in ("assign", "close"):
+            flash("Tick one or more tickets and choose what to do with them.")
+            return redirect(back)
+        if action == "close" and form.get("confirm") != "yes":
+            return render_template("console_bulk_confirm.html", rows=chosen, back=back)
+        target = None
+        if action == "assign":
+            expert_id = ticket_lists.as_id(form.get("expert_id"))
+            target = session.get(Expert, expert_id) if expert_id is not None else None
+            if target is None or not target.active:
+                flash("Choose an active expert to assign the tickets to.")
+                return redirect(back)
+        done, refused = [], []
+        for ticket in chosen:
+            try:
+                if target is not None:
+                    tickets.assign_to_expert(session, rt, ticket, target, g.user.name)
+                else:
+                    tickets.close_ticket(session, rt, ticket, g.user.name, "closed with others from the list")
+                done.append(f"#{ticket.id}")
+            except tickets.TicketError as exc:
+                refused.append(str(exc))
+        verb = f"Assigned to {target.name}" if target is not None else "Closed"
+    flash(f"{verb}: {', '.join(done) if done else 'none'}." + (" " + " ".join(refused) if refused else ""))
+    return redirect(back)
+
+
+def _back(target: str | None) -> str:
+    """Where a list's form returns to: the same list (with its filters), never another site."""
+    target = safe_next(target)
+    return target if target and target.startswith("/console/") else url_for("console.all_tickets")
 
 
 # --- the ticket page -----------------------------------------------------------------------------
@@ -125,18 +242,34 @@ def urgent():
 def ticket_page(ticket_id: int):
     rt = _rt()
     query = (request.args.get("q") or "").strip()
+    use = (request.args.get("use") or "").strip()
+    zone = rt.settings.timezone
     with rt.db.session_scope() as session:
         ticket, expert = _load_ticket(session, ticket_id)
         view = rt.knowledge.view()
         results = _kb_search(view, query or ticket.question)
         proposals = session.scalars(select(FaqProposal).where(FaqProposal.ticket_id == ticket.id)
                                     .order_by(FaqProposal.id)).all()
+        chosen_faq = view.entry(use) if use else None
+        answers = [(e.at, e.actor, e.detail) for e in ticket.events if e.kind == "answered"]
         return render_template(
             "console_ticket.html", ticket=ticket, expert=expert, may_act=_may_act(ticket, expert),
-            may_mark_false_alarm=_is_lead(expert),
+            may_mark_false_alarm=_is_lead(expert), is_lead=_is_lead(expert),
             query=query, results=results, tax=tickets.taxonomy(), label=tickets.label,
             proposals=proposals, nearest=view.entry(ticket.nearest_faq_id) if ticket.nearest_faq_id else None,
+            chosen_faq=chosen_faq, unknown_faq=use if use and chosen_faq is None else None,
+            bubbles=console_format.conversation(ticket.conversation, answers, zone),
+            notes=[e for e in ticket.events if e.kind == tickets.NOTE],
+            matcher=console_format.matcher_note(ticket.match_info,
+                                                lambda faq_id: _first_question(view, faq_id)),
+            experts=_active_experts(session) if _is_lead(expert) else [],
+            fmt=console_format, now=utcnow(), zone=zone,
         )
+
+
+def _first_question(view, faq_id: str) -> str | None:
+    entry = view.entry(faq_id)
+    return entry.questions[0] if entry is not None and entry.questions else None
 
 
 def _kb_search(view, text: str) -> list:
@@ -171,25 +304,20 @@ def _take_if_unassigned(session, rt, ticket: Ticket, expert: Expert | None) -> N
 @bp.post("/tickets/<int:ticket_id>/reply")
 @login_required(*TICKET_ROLES)
 def reply(ticket_id: int):
+    """Send the reply box. With `faq_id` the text began as that FAQ's answer (perhaps edited): the answer is
+    credited to the FAQ and the teacher's wording is proposed as a new phrasing of it."""
     answer = request.form.get("answer", "")
+    faq_id = (request.form.get("faq_id") or "").strip() or None
 
     def action(session, rt, ticket, expert):
+        if faq_id and rt.knowledge.view().entry(faq_id) is None:
+            raise tickets.TicketError(f"There is no FAQ {faq_id}; nothing was sent.")
         _take_if_unassigned(session, rt, ticket, expert)
-        tickets.relay_answer(session, rt, ticket, answer=answer, actor=g.user.name, expert=expert)
-        return f"#{ticket.id}: your answer was sent to the teacher."
-    return _act(ticket_id, action)
-
-
-@bp.post("/tickets/<int:ticket_id>/use-faq")
-@login_required(*TICKET_ROLES)
-def use_faq(ticket_id: int):
-    faq_id = request.form.get("faq_id", "")
-
-    def action(session, rt, ticket, expert):
-        _take_if_unassigned(session, rt, ticket, expert)
-        proposal = faq_review.answer_with_faq(session, rt, ticket, faq_id, actor=g.user.name, expert=expert)
+        tickets.relay_answer(session, rt, ticket, answer=answer, actor=g.user.name, expert=expert,
+                             faq_id=faq_id)
+        proposal = faq_review.propose_phrasing(session, rt, ticket, faq_id, g.user.name) if faq_id else None
         extra = " The teacher's wording was proposed as a new phrasing." if proposal else ""
-        return f"#{ticket.id}: the answer of FAQ {faq_id} was sent to the teacher.{extra}"
+        return f"#{ticket.id}: your answer was sent to the teacher.{extra}"
     return _act(ticket_id, action)
 
 
@@ -214,13 +342,54 @@ def pass_(ticket_id: int):
     return _act(ticket_id, action, then="console.my_tickets")
 
 
+@bp.post("/tickets/<int:ticket_id>/assign")
+@login_required(*TICKET_ROLES)
+def assign(ticket_id: int):
+    expert_id = ticket_lists.as_id(request.form.get("expert_id"))
+
+    def action(session, rt, ticket, expert):
+        if not _is_lead(expert):
+            raise tickets.TicketError("Only a lead can assign a ticket to a named expert.")
+        target = session.get(Expert, expert_id) if expert_id is not None else None
+        if target is None:
+            raise tickets.TicketError("Choose an expert from the list.")
+        tickets.assign_to_expert(session, rt, ticket, target, g.user.name)
+        return f"#{ticket.id} is assigned to {target.name}, who has been told."
+    return _act(ticket_id, action)
+
+
 @bp.post("/tickets/<int:ticket_id>/close")
 @login_required(*TICKET_ROLES)
 def close(ticket_id: int):
     def action(session, rt, ticket, expert):
         tickets.close_ticket(session, rt, ticket, g.user.name, request.form.get("note", ""))
-        return f"#{ticket.id} is closed."
+        return f"#{ticket.id} is closed. You can reopen it from this page."
     return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/reopen")
+@login_required(*TICKET_ROLES)
+def reopen(ticket_id: int):
+    def action(session, rt, ticket, expert):
+        assignee = tickets.reopen_ticket(session, rt, ticket, g.user.name, request.form.get("note", ""))
+        where = f"assigned to {assignee.name}" if assignee else "waiting in the queue"
+        return f"#{ticket.id} is reopened and {where}."
+    return _act(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/note")
+@login_required(*TICKET_ROLES)
+def note(ticket_id: int):
+    """An internal note: anyone who may see the ticket may leave one; it is never sent to the teacher."""
+    rt = _rt()
+    try:
+        with rt.db.session_scope() as session:
+            ticket, _ = _load_ticket(session, ticket_id)
+            tickets.add_note(session, ticket, g.user.name, request.form.get("note", ""))
+        flash(f"#{ticket_id}: note added (experts only; the teacher does not see it).")
+    except tickets.TicketError as exc:
+        flash(str(exc))
+    return redirect(url_for("console.ticket_page", ticket_id=ticket_id) + "#notes")
 
 
 @bp.post("/tickets/<int:ticket_id>/false-alarm")
