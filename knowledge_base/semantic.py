@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 ANSWER_WEIGHT = 0.5
 # One thread: the worker is one process per core and a second thread measured no faster on a busy core.
 THREADS = 1
+PASSAGE_BATCH = 16     # passages embedded per turn of the engine (see E5Embedder.passages)
 CACHE_FILES_KEPT = 3   # older knowledge-base versions' vector files are deleted beyond this
 
 
@@ -61,8 +62,14 @@ class E5Embedder:
             return np.asarray(self._model.query(list(texts)), np.float32).reshape(len(texts), self.dim)
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts)), np.float32).reshape(len(texts), self.dim)
+        # In batches, each under the lock on its own: embedding a whole knowledge base takes minutes on a
+        # busy core, and a teacher's message (a query) must get the engine between two batches.
+        batches = [list(texts[i:i + PASSAGE_BATCH]) for i in range(0, len(texts), PASSAGE_BATCH)]
+        vectors = []
+        for batch in batches:
+            with self._lock:
+                vectors.append(np.asarray(self._model.passage(batch), np.float32).reshape(len(batch), self.dim))
+        return np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32)
 
 
 _loaded: dict[str, object] = {}

@@ -32,9 +32,18 @@ RECONCILE_AFTER = timedelta(minutes=2)
 
 
 def process_inbound(inbound_id: int) -> None:
-    from helpdesk.dialogue import handle_inbound
+    from helpdesk.dialogue import handle_inbound, prepare_turn
 
     rt = current()
+    with rt.db.session_scope() as session:
+        body = session.scalar(select(InboundMessage.body).where(InboundMessage.id == inbound_id,
+                                                                InboundMessage.status == "received"))
+    if body is None:
+        return
+    # The slow part of a turn (embedding the message, 0.1-0.5 s, longer while a knowledge base is being
+    # embedded) happens here, before the claim: on SQLite the claim takes the database's one write lock,
+    # and webhooks must not wait behind it. The turn below finds the vectors in memory.
+    prepare_turn(rt, body)
     with rt.db.session_scope() as session:
         # Claim and work in one transaction: a worker killed mid-job rolls everything back, the row is
         # 'received' again, and the sweeper hands it to another worker. On PostgreSQL a concurrent

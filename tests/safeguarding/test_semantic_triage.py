@@ -87,3 +87,54 @@ def test_a_plain_question_stays_calm_and_where_both_flag_the_grammars_category_s
     # The neighbours' category is right about three times in four (bench/triage_loso.py); the grammar's,
     # when it flags too, is the one the helplines follow.
     assert combine(triage(disclosure), found).category == "child_abuse"
+
+
+class GatedEmbedder:
+    """The real model, held at the door until the test opens it: a slow embedding (a busy core, a knowledge
+    base being embedded at the same time)."""
+
+    def __init__(self, inner):
+        import threading
+
+        self.inner, self.name, self.dim = inner, f"gated-{inner.name}", inner.dim
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def queries(self, texts):
+        self.entered.set()
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self.inner.queries(texts)
+
+    def passages(self, texts):
+        return self.inner.passages(texts)
+
+
+@needs_model
+def test_a_slow_embedding_never_holds_the_database_while_webhooks_arrive(make_app, sqlite_url, monkeypatch):
+    # SQLite has one write lock. A turn embeds its message before it claims the row, so while one message
+    # is being embedded, webhooks still store new messages at once (before: 'database is locked', a 500).
+    import uuid
+
+    from sqlalchemy import func, select
+    from support.teachers import Phone
+
+    from helpdesk.models import InboundMessage, OutboundMessage
+    from helpdesk.safeguarding import semantic
+
+    app = make_app(sqlite_url)
+    rt = app.extensions["helpdesk"]
+    model = semantic.load()
+    gated = GatedEmbedder(model.embedder)
+    monkeypatch.setattr(model, "embedder", gated)
+    client = app.test_client()
+    first, second = Phone(client, "+923001230001"), Phone(client, "+923001230002")
+
+    first.send(f"how do I start group work in class {uuid.uuid4().hex[:6]}")
+    assert gated.entered.wait(30), "the first message never reached the embedding"
+    second.send(f"meri class mein bachay shor karte hain {uuid.uuid4().hex[:6]}")  # 200, not 'locked'
+    with rt.db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 2
+    gated.gate.set()
+    assert rt.jobs.drain(timeout=60)
+    with rt.db.session_scope() as session:
+        answered = set(session.scalars(select(OutboundMessage.to_address)))
+    assert {first.address, second.address} <= answered
