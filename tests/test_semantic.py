@@ -96,3 +96,32 @@ def test_the_builder_gives_a_semantic_matcher_with_the_model_and_a_lexical_one_w
     assert ranking.candidates[0].faq_id == "hyperactive-child"
     assert any(p.features[4] != 0.0 for p in ranking.pool)        # the semantic features are filled
     assert all(p.features[4] == 0.0 for p in lexical.rank(text).pool)
+
+
+@needs_model
+def test_a_query_goes_before_the_rest_of_a_knowledge_base_being_embedded():
+    # The worker embeds a new knowledge base in the background (minutes on a busy core); a teacher's message
+    # arriving meanwhile waits for one batch of passages at most, not for the whole knowledge base.
+    import threading
+
+    from knowledge_base.semantic import PASSAGE_BATCH
+
+    embedder = load_embedder()
+    passages = [f"passage number {i} about classroom routines and group work" for i in range(PASSAGE_BATCH * 12)]
+    done = threading.Event()
+    started = threading.Event()
+
+    def embed_all():
+        started.set()
+        embedder.passages(passages)
+        done.set()
+
+    worker = threading.Thread(target=embed_all)
+    worker.start()
+    started.wait(10)
+    vectors = embedder.queries(["how do I quieten a noisy class"])
+    finished_first = done.is_set()
+    worker.join(120)
+    assert vectors.shape == (1, embedder.dim)
+    assert not finished_first, "the query waited for the whole knowledge base"
+    assert done.is_set()
