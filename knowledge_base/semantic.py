@@ -255,11 +255,11 @@ class MatcherBuilder:
     def mode(self) -> str:
         return "semantic" if self.embedder is not None else "lexical"
 
-    def __call__(self, entries: Sequence[FaqEntry], thresholds=None):
+    def __call__(self, entries: Sequence[FaqEntry], thresholds=None, reference=None):
         from .matcher import Matcher
 
         index = SemanticIndex(entries, self.embedder, self.cache) if self.embedder is not None else None
-        return Matcher(entries, thresholds=thresholds, semantic=index)
+        return Matcher(entries, thresholds=thresholds, semantic=index, reference=reference)
 
 
 def default_builder(cache_dir: Path | str | None = None) -> MatcherBuilder:
