@@ -320,7 +320,7 @@ CONTEXT_LINES = {
     "ur": ("میں سرکاری اسکول میں چھٹی جماعت کو پڑھاتا ہوں۔", "السلام علیکم، میں پرائمری ٹیچر ہوں۔",
            "میری کلاس کے بارے میں ایک سوال ہے۔"),
 }
-PERTURBED_PROBES = os.environ.get("EXP_PERTURB", "1") == "1"
+PERTURBED_PROBES = True   # set False to calibrate on the listed phrasings alone
 
 
 def _typo(word: str, rnd: random.Random) -> str:
@@ -412,8 +412,13 @@ def blend(general: Thresholds, own: Thresholds, weight: float = SELF_WEIGHT) -> 
                       mix(general.clarify, own.clarify), mix(general.clarify_gap, own.clarify_gap))
 
 
+# Part of the saved thresholds' key: bump it when the calibration itself changes (probes, grid, objective),
+# so a thresholds file written by older code is not reused.  2: clarify_gap, perturbed probes.
+CALIBRATION_VERSION = 2
+
+
 def _fingerprint(entries: Sequence[FaqEntry], mode: str) -> str:
-    parts = [mode, repr(GENERAL_THRESHOLDS[mode]), repr(CONFIDENCE_WEIGHTS[mode])]
+    parts = [f"v{CALIBRATION_VERSION}", mode, repr(GENERAL_THRESHOLDS[mode]), repr(CONFIDENCE_WEIGHTS[mode])]
     for e in sorted(entries, key=lambda e: e.id):
         parts += [e.id, *e.questions, *e.keywords, *(e.answer.get(k, "") for k in ("en", "ur"))]
     return hashlib.sha1("\x00".join(parts).encode("utf-8")).hexdigest()[:16]
