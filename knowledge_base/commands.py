@@ -135,8 +135,10 @@ def calibrate_command(kb: str | None, queries: str | None, folds: int) -> None:
     used, own, m = kb_thresholds(entries, build)
     general = GENERAL_THRESHOLDS[build.mode]
     click.echo(f"signal: {build.mode}; {len(entries)} FAQs; {m['n']} probes from the knowledge base's own "
-               "phrasings (one left out per FAQ and fold, and every phrasing of the FAQs left out)")
+               "phrasings (one left out per FAQ and fold, and every phrasing of the FAQs left out; each also "
+               "in a teacher-like variant)")
     for label, th in (("self-calibrated", own), ("general prior", general), ("used (mean)", used)):
-        click.echo(f"{label:<16} answer {th.answer:.3f}  margin {th.margin:.3f}  clarify {th.clarify:.3f}")
+        click.echo(f"{label:<16} answer {th.answer:.3f}  margin {th.margin:.3f}  clarify {th.clarify:.3f}"
+                   f" within {th.clarify_gap:.3f}")
     click.echo(f"on the probes: accuracy {m['accuracy']:.3f}, answered precision {m['precision']:.3f}, "
                f"false answers on left-out FAQs {m['false_answer']:.3f}")

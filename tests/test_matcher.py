@@ -166,3 +166,27 @@ def test_short_title_prefers_the_content_title_and_cuts_at_a_word():
         questions: tuple = ("ignored",)
         id: str = "y"
     assert short_title(Titled("Noisy class")) == "Noisy class"
+
+
+def test_clarify_gap_offers_close_candidates_below_the_answer_threshold(matcher):
+    text = "teach electric circuits battery bulb"
+    r = matcher.rank(text)
+    best, second = r.candidates[0].score, r.candidates[1].score
+    assert {c.faq_id for c in r.candidates[:2]} == {"circuits-a", "circuits-b"}
+    # Answer threshold out of reach, margin 0: without a clarify gap the message escalates ...
+    th = Thresholds(answer=0.999, margin=0.0, clarify=min(best, 0.5))
+    assert matcher.with_thresholds(th).match(text).decision == "escalate"
+    # ... with a gap wider than the top two's distance the teacher gets the choice, with titles.
+    wide = Thresholds(answer=0.999, margin=0.0, clarify=min(best, 0.5), clarify_gap=best - second + 0.01)
+    res = matcher.with_thresholds(wide).match(text)
+    assert res.decision == "clarify" and len(res.titles) == len(res.candidates) >= 2
+    # A clarify needs the best candidate to be plausible (at least the clarify threshold).
+    too_weak = Thresholds(answer=0.999, margin=0.0, clarify=best + 0.01, clarify_gap=1.0)
+    assert matcher.with_thresholds(too_weak).match(text).decision == "escalate"
+
+
+def test_fixed_reference_is_kept_not_remeasured(matcher):
+    from knowledge_base.matcher import KbReference
+    ref = KbReference(0.1, 0.4, 0.8, 0.2)
+    assert Matcher(matcher.entries, reference=ref).reference == ref
+    assert Matcher(matcher.entries).reference == matcher.reference != ref

@@ -104,7 +104,7 @@ def test_a_query_goes_before_the_rest_of_a_knowledge_base_being_embedded():
     # arriving meanwhile waits for one batch of passages at most, not for the whole knowledge base.
     import threading
 
-    from knowledge_base.semantic import PASSAGE_BATCH
+    from knowledge_base.semantic import EMBED_BATCH as PASSAGE_BATCH
 
     embedder = load_embedder()
     passages = [f"passage number {i} about classroom routines and group work" for i in range(PASSAGE_BATCH * 12)]
