@@ -506,5 +506,14 @@ def _send_to_coordinator(db: Session, hub: Hub, teacher: Teacher | None, body: s
     outbound.queue_message(db, body=body, kind="announcement", to_address=address, channel=channel_of(address))
 
 
+def forget_teacher(db: Session, teacher: Teacher) -> None:
+    """DELETE MY DATA (helpdesk.erasure): the questions for hosts and the hub membership go; bookings,
+    attendance and meeting answers stay as anonymous counts."""
+    from sqlalchemy import delete
+
+    db.execute(update(SessionBooking).where(SessionBooking.teacher_id == teacher.id).values(question=None))
+    db.execute(delete(HubMember).where(HubMember.teacher_id == teacher.id))
+
+
 def credited_total_text(db: Session, teacher_id: int) -> str:
     return cpd_rules.hours_text(cpd.credited_minutes(db, teacher_id))

@@ -189,3 +189,22 @@ def test_a_bad_console_form_gets_an_answer_not_a_500(app, rt, make_user, twilio_
     login(planner, *make_user("planner"))
     assert planner.get("/console/sessions").status_code == 403
     assert planner.get("/console/programme").status_code == 200
+
+
+def test_delete_my_data_erases_the_question_for_the_host(app, rt, twilio_api):
+    number = "+923001232001"
+    add_teacher(rt, number)
+    with rt.db.session_scope() as session:
+        start = (utcnow() + timedelta(days=2)).replace(tzinfo=ZoneInfo("UTC")).astimezone(TZ)
+        service.save_session(session, rt, title="Clinic", area="assessment", capacity=5,
+                             starts=start.strftime("%Y-%m-%d %H:%M"), meeting_link="https://meet.example.org/c")
+    phone = Phone(app.test_client(), number)
+    say(rt, twilio_api, phone, "LIVE")
+    say(rt, twilio_api, phone, "1")
+    say(rt, twilio_api, phone, "My head teacher Mr Aslam will not allow group work")
+    with rt.db.session_scope() as session:
+        assert session.scalars(select(SessionBooking.question)).one().startswith("My head teacher")
+    say(rt, twilio_api, phone, "delete my data")
+    say(rt, twilio_api, phone, "yes")
+    with rt.db.session_scope() as session:
+        assert session.scalars(select(SessionBooking.question)).one() is None
