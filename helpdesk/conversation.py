@@ -48,7 +48,7 @@ STATE_TTL_MINUTES = {
     "cpd_check": 72 * 60,  # set by helpdesk.cpd.subscriptions, which asks the questions (cpd.CHECK_TTL)
     # Set by helpdesk.programme.chat, which writes the menus (live sessions, hubs, a hub meeting's question).
     "live_menu": 60,
-    "live_question": 24 * 60,
+    "live_question": 60,
     "hub_menu": 60,
     "hub_meeting": 72 * 60,
 }

@@ -14,6 +14,8 @@ from helpdesk.programme import service
 from helpdesk.programme import sessions as rules
 from helpdesk.programme import texts
 
+PROGRAMME_STATES = ("live_menu", "live_question", "hub_menu", "hub_meeting")
+
 
 def set_state(teacher: Teacher, name: str | None, now: datetime, **data) -> None:
     if name is None:
@@ -21,6 +23,18 @@ def set_state(teacher: Teacher, name: str | None, now: datetime, **data) -> None
         return
     teacher.state, teacher.state_data = name, data
     teacher.state_expires_at = now + timedelta(minutes=STATE_TTL_MINUTES[name])
+
+
+def state_is_free(teacher: Teacher, now: datetime) -> bool:
+    """No state, an expired one, or one of the programme's own (a newer question replaces an unanswered menu)."""
+    lapsed = teacher.state_expires_at is not None and teacher.state_expires_at < now
+    return teacher.state is None or lapsed or teacher.state in PROGRAMME_STATES
+
+
+def _drop_own_state(teacher: Teacher, now: datetime) -> None:
+    """An unanswered programme menu or question ends here; onboarding or a lesson check is left alone."""
+    if teacher.state in PROGRAMME_STATES:
+        set_state(teacher, None, now)
 
 
 def handle(db: Session, rt, teacher: Teacher, effect: Programme, now: datetime | None = None) -> Reply | str | None:
@@ -34,7 +48,7 @@ def handle(db: Session, rt, teacher: Teacher, effect: Programme, now: datetime |
 def _live_menu(db, rt, teacher, effect, now, lang):
     shown, booked = service.upcoming_for(db, teacher, now)
     if not shown:
-        set_state(teacher, None, now)
+        _drop_own_state(teacher, now)
         return texts.text("live_none", lang)
     body, choices = rules.menu(shown, booked, lang, rt.settings.timezone)
     set_state(teacher, "live_menu", now, options=[s.id for s in shown], titles=[o.title for o in choices.options])
@@ -84,6 +98,7 @@ def _hub_menu(db, rt, teacher, effect, now, lang):
     if not found:
         return texts.text("hub_none", lang, district=teacher.district)
     if len(found) == 1:
+        _drop_own_state(teacher, now)
         return _joined_hub(db, teacher, found[0].id, now, lang)
     body, choices = hub_rules.hub_menu(found, teacher.district, lang)
     set_state(teacher, "hub_menu", now, options=[h.id for h in found], titles=[o.title for o in choices.options])

@@ -385,8 +385,8 @@ def join_hub(db: Session, teacher: Teacher, hub_id: int, now: datetime) -> Hub |
 def announce_meeting(db: Session, rt, hub_id: int, *, starts: str, place: str, topic: str,
                      now: datetime | None = None) -> HubMeeting:
     """A hub meeting, announced to the members with two answers (coming / not), read back through the member's
-    state. A member in the middle of something else (onboarding, a menu) keeps that state: the announcement
-    reaches them, but their answer is read by what they were doing."""
+    state. A member in the middle of something else (onboarding, a lesson check) keeps that state: the
+    announcement reaches them, but their answer is read by what they were doing."""
     from helpdesk.programme import chat
 
     now = now or utcnow()
@@ -410,7 +410,7 @@ def announce_meeting(db: Session, rt, hub_id: int, *, starts: str, place: str, t
         body, choices, titles = hub_rules.meeting_message(hub.name, topic, place, meeting.starts_at,
                                                           rt.settings.timezone, lang)
         drafts.append(outbound.MessageDraft(body=body, kind="announcement", teacher=teacher, choices=choices))
-        if teacher.state is None or (teacher.state_expires_at is not None and teacher.state_expires_at < now):
+        if chat.state_is_free(teacher, now):
             chat.set_state(teacher, "hub_meeting", now, options=["yes", "no"], titles=titles,
                            meeting_id=meeting.id)
     outbound.queue_messages(db, drafts)

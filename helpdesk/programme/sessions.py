@@ -15,7 +15,6 @@ BOOKING_CLOSES = timedelta(minutes=15)   # after the start a place is no use any
 DAY_BEFORE, HOUR_BEFORE = timedelta(hours=24), timedelta(hours=1)
 # "JOINED" counts from a little before the start to a while after the end (a teacher may reply late).
 JOIN_EARLY, JOIN_LATE = timedelta(minutes=15), timedelta(hours=3)
-STAGES = ("day", "hour", "summary")
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,19 @@ reading what the fake Twilio server received."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from helpdesk.models import OutboundMessage, Teacher, utcnow
 from support.teachers import Phone
+
+
+def local_start(days_ahead=3, hour=16) -> datetime:
+    """A start in the helpdesk time zone (Asia/Karachi), `days_ahead` days from today, as the form sends it."""
+    day = datetime.now(ZoneInfo("Asia/Karachi")).date() + timedelta(days=days_ahead)
+    return datetime(day.year, day.month, day.day, hour, 0)
 
 
 def add_teacher(rt, phone, **fields):
@@ -31,11 +38,18 @@ def asked(rt, phone, area, district, days_ago=2):
                                 language="en", district=district, area=area, route="answered"))
 
 
-def lead_client(app, make_user):
+def lead_client(app, make_user=None):
+    """A console client signed in as a new lead of this app (make_user serves the `app` fixture's database)."""
     from conftest import login
+    from helpdesk.web.admin import create_user
 
     client = app.test_client()
-    email, password = make_user("lead")
+    if make_user is not None:
+        email, password = make_user("lead")
+    else:
+        email = "lead-programme@example.org"
+        with app.extensions["helpdesk"].db.session_scope() as session:
+            _, password = create_user(session, email=email, name="Lead", role="lead", password="correct horse battery")
     assert login(client, email, password).status_code == 302
     return client
 

@@ -4,7 +4,7 @@ languages book by number and by tap, capacity holds, reminders go at the right l
 attendance credits CPD minutes and the summary carries the recording link."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,18 +14,12 @@ from helpdesk.cpd import subscriptions as cpd
 from helpdesk.models import CpdCredit, OutboundMessage, Teacher, utcnow
 from helpdesk.models.programme import LiveSession, SessionBooking, SessionReminder
 from helpdesk.programme import service
-from programme_support import add_teacher, asked, csrf, latest_menu_sid, lead_client, say, sent_to
+from programme_support import add_teacher, asked, csrf, latest_menu_sid, lead_client, local_start, say, sent_to
 from support.teachers import Phone
 from workers.programme_jobs import send_session_reminders
 
 EN, UR, ROMAN, OTHER = "+923001230001", "+923331230002", "+923001230003", "+923001230004"
 TZ = ZoneInfo("Asia/Karachi")
-
-
-def local_start(days_ahead=3, hour=16):
-    """A start in the helpdesk time zone, `days_ahead` days from today, as the form sends it."""
-    day = datetime.now(TZ).date() + timedelta(days=days_ahead)
-    return datetime(day.year, day.month, day.day, hour, 0)
 
 
 def setup_teachers(rt):
