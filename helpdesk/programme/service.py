@@ -12,7 +12,7 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk import content, outbound
@@ -85,6 +85,9 @@ def save_session(db: Session, rt, *, title: str, area: str, starts: str, meeting
     """Create or edit a session from the console form (validated; raises ProgrammeError)."""
     from helpdesk.experts.tickets import taxonomy
 
+    live = db.get(LiveSession, session_id) if session_id else LiveSession(status="scheduled")
+    if live is None:
+        raise LookupError(session_id)
     title = " ".join((title or "").split())
     if not title or len(title) > 120:
         raise ProgrammeError("a title of 1 to 120 characters is required")
@@ -103,11 +106,11 @@ def save_session(db: Session, rt, *, title: str, area: str, starts: str, meeting
         host = db.get(Expert, _number(host_expert_id, "host", 1, 2**31 - 1))
         if host is None:
             raise ProgrammeError("no such host expert")
-    live = db.get(LiveSession, session_id) if session_id else LiveSession(status="scheduled")
-    if live is None:
-        raise LookupError(session_id)
     live.title, live.area, live.meeting_link = title, area, meeting_link.strip()
-    live.starts_at = parse_local(starts, rt.settings.timezone)
+    starts_at = parse_local(starts, rt.settings.timezone)
+    if live.starts_at is not None and starts_at != live.starts_at:
+        _forget_reminders(db, live)  # moved: remind again for the new time
+    live.starts_at = starts_at
     live.capacity = _number(capacity, "capacity", 1, 100000)
     live.duration_minutes = _number(duration_minutes, "duration", 10, 480)
     live.languages, live.host_expert_id = languages, host.id if host else None
@@ -115,6 +118,13 @@ def save_session(db: Session, rt, *, title: str, area: str, starts: str, meeting
     db.add(live)
     db.flush()
     return live
+
+
+def _forget_reminders(db: Session, live: LiveSession) -> None:
+    bookings = select(SessionBooking.id).where(SessionBooking.session_id == live.id)
+    db.execute(delete(SessionReminder).where(SessionReminder.booking_id.in_(bookings),
+                                             SessionReminder.kind.in_(("day", "hour"))))
+    live.day_reminders_at = live.hour_reminders_at = None
 
 
 def cancel_session(db: Session, session_id: int) -> None:
@@ -509,8 +519,6 @@ def _send_to_coordinator(db: Session, hub: Hub, teacher: Teacher | None, body: s
 def forget_teacher(db: Session, teacher: Teacher) -> None:
     """DELETE MY DATA (helpdesk.erasure): the questions for hosts and the hub membership go; bookings,
     attendance and meeting answers stay as anonymous counts."""
-    from sqlalchemy import delete
-
     db.execute(update(SessionBooking).where(SessionBooking.teacher_id == teacher.id).values(question=None))
     db.execute(delete(HubMember).where(HubMember.teacher_id == teacher.id))
 

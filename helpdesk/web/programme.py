@@ -142,7 +142,10 @@ def attendance(session_id: int):
     now = utcnow()
     with rt.db.session_scope() as db:
         _may_host(db, session_id)
-        booking_ids = {b["id"] for b in service.host_view(db, rt, session_id)["bookings"]}
+        try:
+            booking_ids = {b["id"] for b in service.host_view(db, rt, session_id)["bookings"]}
+        except LookupError:
+            abort(404)
         marked = 0
         for raw in request.form.getlist("attended"):
             if raw.isdigit() and int(raw) in booking_ids:

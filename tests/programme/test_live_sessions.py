@@ -176,6 +176,9 @@ def test_a_bad_console_form_gets_an_answer_not_a_500(app, rt, make_user, twilio_
     with rt.db.session_scope() as session:
         assert session.scalars(select(LiveSession)).all() == []
     assert client.get("/console/sessions/12345").status_code == 404
+    token = csrf(client, "/console/sessions")
+    assert client.post("/console/sessions/12345/attendance", data={"csrf_token": token}).status_code == 404
+    assert client.post("/console/sessions/12345", data={"csrf_token": token, "title": "x"}).status_code == 404
     # Teachers and planners do not reach the lead's pages.
     from conftest import login
 
@@ -202,3 +205,20 @@ def test_delete_my_data_erases_the_question_for_the_host(app, rt, twilio_api):
     say(rt, twilio_api, phone, "yes")
     with rt.db.session_scope() as session:
         assert session.scalars(select(SessionBooking.question)).one() is None
+
+
+def test_a_moved_session_is_reminded_again_for_its_new_time(app, rt, twilio_api):
+    teacher_id = add_teacher(rt, "+923001234401")
+    start = local_start(days_ahead=4)
+    with rt.db.session_scope() as session:
+        live = service.save_session(session, rt, title="Clinic", area="assessment", capacity=5,
+                                    starts=start.isoformat(), meeting_link="https://meet.example.org/m")
+        session_id, first = live.id, live.starts_at
+        assert service.book(session, session.get(Teacher, teacher_id), live.id, utcnow())[0] == "booked"
+    with rt.db.session_scope() as session:
+        assert service.send_due(session, rt, first - timedelta(hours=24)) == 1
+        service.save_session(session, rt, session_id=session_id, title="Clinic", area="assessment", capacity=5,
+                             starts=(start + timedelta(days=2)).isoformat(), meeting_link="https://meet.example.org/m")
+    with rt.db.session_scope() as session:
+        assert service.send_due(session, rt, first - timedelta(hours=23)) == 0
+        assert service.send_due(session, rt, first + timedelta(days=1)) == 1
