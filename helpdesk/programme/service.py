@@ -303,7 +303,8 @@ def _send_stage(db: Session, rt, live: LiveSession, stage: str, now: datetime) -
 # --------------------------------------------------------------------------- the host's page
 
 def host_view(db: Session, rt, session_id: int) -> dict:
-    """The booked teachers' questions (no names or numbers) and their anonymous profile mix (k-suppressed)."""
+    """The booked teachers' questions (scrubbed, listed apart from who asked), their anonymous profile mix
+    (k-suppressed) and the attendance list."""
     live = db.get(LiveSession, session_id)
     if live is None:
         raise LookupError(session_id)
@@ -315,7 +316,8 @@ def host_view(db: Session, rt, session_id: int) -> dict:
 
     return dict(
         session=live,
-        bookings=[dict(id=b.id, attended=b.attended, label=f"Teacher {n}") for n, (b, _) in enumerate(rows, 1)],
+        # Initials or a pseudonym (as on the reflections page), never the number: what the host ticks.
+        bookings=[dict(id=b.id, attended=b.attended, label=cpd.public_label(rt, t)) for b, t in rows],
         questions=[scrub(b.question, [t.name]) for b, t in rows if b.question],
         mix=rules.profile_mix(profiles, PROFILE_DIMS, rt.settings.report_min_teachers),
         booked=len(rows), attended=sum(1 for b, _ in rows if b.attended),

@@ -111,6 +111,7 @@ def test_a_scheduled_session_is_announced_booked_reminded_and_credited(app, rt, 
     # The host's page: the question without the phone number; the lead marks the English teacher attended.
     page = lead.get(f"/console/sessions/{session_id}").get_data(as_text=True)
     assert "How do I mark group work fairly?" in page and "03001234567" not in page
+    assert EN not in page and ROMAN not in page
     with rt.db.session_scope() as session:
         english_id = session.scalars(select(Teacher.id).where(Teacher.phone == EN)).one()
         booking_id = session.scalars(select(SessionBooking.id).where(SessionBooking.teacher_id == english_id)).one()
