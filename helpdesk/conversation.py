@@ -7,7 +7,7 @@ Order of a turn (first rule that applies wins):
   the flood limit, so a disclosure is never held back) -> opted out: silence -> flooded: defer ->
   first-contact welcome -> keywords -> conversation state (delete confirmation, LANG menu, clarify
   choice, onboarding step, FAQ rating, waiting for an EXPERT question, a CPD
-  lesson check) -> rating an expert's answer ->
+  lesson check, a live session / hub menu) -> rating an expert's answer ->
   media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
 
 Choices: a question with options (onboarding's menus, LANG, the answer rating, clarify) is a Reply whose
@@ -46,7 +46,13 @@ STATE_TTL_MINUTES = {
     "awaiting_expert_question": 60,
     "awaiting_delete_confirm": 15,
     "cpd_check": 72 * 60,  # set by helpdesk.cpd.subscriptions, which asks the questions (cpd.CHECK_TTL)
+    # Set by helpdesk.programme.chat, which writes the menus (live sessions, hubs, a hub meeting's question).
+    "live_menu": 60,
+    "live_question": 60,
+    "hub_menu": 60,
+    "hub_meeting": 72 * 60,
 }
+PROGRAMME_MENUS = ("live_menu", "hub_menu", "hub_meeting")  # numbered choices in state data "options"
 NAME_MAX_WORDS = 4
 NAME_PREFIXES = ("my name is ", "i am ", "im ", "this is ", "mera naam ", "mera nam ", "name ", "naam ",
                  "میرا نام ")
@@ -204,6 +210,15 @@ class Cpd:
 
 
 @dataclass(frozen=True)
+class Programme:
+    """Live sessions and hubs (helpdesk.programme.chat writes the reply and keeps the state).
+    action: live | hub | joined | live_menu | hub_menu | hub_meeting (a pick: `choice`, from 1) | question."""
+    action: str
+    choice: int | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class DeleteData:
     pass
 
@@ -321,7 +336,7 @@ def offered_options(state: str | None, data: dict) -> int:
         return len(content.choice_options(data["step"]))
     if state == "awaiting_clarify":
         return len(data.get("options") or []) + 1
-    if state == "cpd_check":
+    if state == "cpd_check" or state in PROGRAMME_MENUS:
         return len(data.get("options") or [])
     return {"awaiting_lang": len(LANGUAGE_TITLES), "awaiting_rating": 2}.get(state or "", 0)
 
@@ -456,6 +471,8 @@ def _keyword(ctx: _Ctx, name: str, argument: str) -> Decision:
         ctx.do(Cpd("progress"))
     elif name == "done":
         ctx.do(Cpd("done", turn.text))
+    elif name in ("live", "hub", "joined"):
+        ctx.do(Programme(name))
     elif name == "start":  # not opted out: nothing to undo, so START just says hello
         if turn.first_contact:
             _ask_step(ctx, ONBOARDING_STEPS[0], editing=False, intro=True)
@@ -511,6 +528,8 @@ def _continue_state(ctx: _Ctx) -> Decision | None:
         "awaiting_rating": _rating_reply,
         "awaiting_expert_question": _expert_question_reply,
         "cpd_check": _check_reply,
+        "live_question": _live_question_reply,
+        **{menu: _programme_pick for menu in PROGRAMME_MENUS},
     }.get(state)
     return handler(ctx) if handler else None
 
@@ -527,6 +546,40 @@ def _check_reply(ctx: _Ctx) -> Decision | None:
         ctx.say("cpd_check_invalid", count=len(options))
         return ctx.done("cpd:check-invalid")
     return None
+
+
+def _programme_pick(ctx: _Ctx) -> Decision | None:
+    """A pick from a live session, hub or hub meeting menu: its number, a tap, or its title's words (yes/no
+    for a meeting). The programme's effect answers and sets the next state; other words are a new question."""
+    data = ctx.turn.state_data
+    count = len(data.get("options") or [])
+    text = ctx.turn.text
+    book = content.keyword_book()
+    choice = _title_index(text, data.get("titles") or [])
+    if _only_numbers(text) and len(_numbers(text)) == 1:
+        choice = _numbers(text)[0]
+        if not 1 <= choice <= count:
+            ctx.say("choice_invalid")
+            return ctx.done(f"{ctx.turn.state}:invalid")
+    elif ctx.turn.state == "hub_meeting" and choice is None:
+        choice = 1 if book.is_answer(text, "yes") else 2 if book.is_answer(text, "no") else None
+    if choice is None:
+        return None
+    ctx.do(Programme(ctx.turn.state, choice=choice))
+    return ctx.done(f"{ctx.turn.state}:picked")
+
+
+def _live_question_reply(ctx: _Ctx) -> Decision | None:
+    """After a booking: the teacher's question for the host, or SKIP/no."""
+    text = ctx.turn.text.strip()
+    book = content.keyword_book()
+    if book.is_answer(text, "skip") or book.is_answer(text, "no"):
+        ctx.do(Programme("question"))
+        return ctx.done("live:question-skipped")
+    if not _has_words(text):
+        return None
+    ctx.do(Programme("question", text=text))
+    return ctx.done("live:question")
 
 
 def _delete_reply(ctx: _Ctx) -> Decision:

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from helpdesk import content, conversation, outbound
 from helpdesk.conversation import (
-    AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, RateExpertAnswer,
-    RateQuestion, RecordQuestion, Reply, SaveProfile, SetLanguage, UpdateQuestion,
+    AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, Programme,
+    RateExpertAnswer, RateQuestion, RecordQuestion, Reply, SaveProfile, SetLanguage, UpdateQuestion,
 )
 from helpdesk.erasure import erase_teacher
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
@@ -287,6 +287,10 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
             tickets.rate_answer(session, rt, ticket, effect.rating)
     elif isinstance(effect, Cpd):
         return _cpd(session, rt, teacher, effect)
+    elif isinstance(effect, Programme):
+        from helpdesk.programme import chat as programme_chat
+
+        return programme_chat.handle(session, rt, teacher, effect)
     elif isinstance(effect, Defer):
         _defer(session, teacher, message)
     return None

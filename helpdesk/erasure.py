@@ -9,7 +9,8 @@ What goes (every copy, wherever it was written):
 - the notices sent to experts and leads about those tickets, and the experts' `#123 ...` replies about them;
 - FAQ proposals drawn from those tickets (pending or rejected ones are deleted; the teacher's exact wording is
   taken out of an approved one and out of the published FAQ);
-- CPD reflections and the name initials on certificates.
+- CPD reflections and the name initials on certificates;
+- questions sent ahead to a live session's host, and hub membership (helpdesk.programme.service.forget_teacher).
 
 What stays, as the welcome message says: anonymous counts. Analytics rows keep their coding (area, subject,
 district...) under a fresh random key with the wording blanked (analytics.store.forget_teacher); ticket rows
@@ -43,6 +44,7 @@ def erase_teacher(session: Session, rt, teacher: Teacher) -> None:
     from analytics import store
 
     from helpdesk.db import enqueue_after_commit
+    from helpdesk.programme import service as programme
 
     phone, tombstone = teacher.phone, f"deleted-{teacher.id}"
     ticket_ids = list(session.scalars(select(Ticket.id).where(Ticket.teacher_id == teacher.id)))
@@ -53,6 +55,7 @@ def erase_teacher(session: Session, rt, teacher: Teacher) -> None:
         _erase_faq_proposals(session, rt, ticket_ids)
         _erase_tickets(session, ticket_ids)
     _erase_reflections(session, teacher)
+    programme.forget_teacher(session, teacher)
     session.execute(update(Certificate).where(Certificate.teacher_id == teacher.id).values(label=ERASED_LABEL))
     teacher.phone = tombstone
     for name in ("name", "role", "school_level", "subjects", "district", "school_type", "state", "state_data",

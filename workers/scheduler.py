@@ -85,7 +85,13 @@ NIGHTLY: list[tuple[str, str, str]] = []
 # CPD (issue 7): jobs that are told the time they fired for (the lease's clock), so a push is reproducible.
 CPD_PUSH = "workers.cpd_jobs.push_due_lessons"
 CPD_MISFIRE_GRACE = 3600  # a scheduler that was down at the CPD hour still fires it once within the hour
-CLOCKED_JOBS = {CPD_PUSH}
+# Live sessions and hubs (issue 16): reminders every minute, the hub digest checked each morning (sent once a
+# month per hub); both clocked like the CPD push.
+SESSION_REMINDERS = "workers.programme_jobs.send_session_reminders"
+HUB_DIGESTS = "workers.programme_jobs.send_hub_digests"
+RECURRING.append(("session-reminders", 60, SESSION_REMINDERS))
+NIGHTLY.append(("hub-digests", "08:00", HUB_DIGESTS))
+CLOCKED_JOBS = {CPD_PUSH, SESSION_REMINDERS, HUB_DIGESTS}
 
 
 def tick(rt, lease: SchedulerLease, func_path: str) -> bool:

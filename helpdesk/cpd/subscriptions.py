@@ -326,7 +326,9 @@ def credited_minutes(session: Session, teacher_id: int) -> int:
 
 
 def credited_lessons(session: Session, teacher_id: int) -> int:
-    return int(session.scalar(select(func.count(CpdCredit.id)).where(CpdCredit.teacher_id == teacher_id)) or 0)
+    # Lessons only: an attended live session credits minutes too (CpdCredit.booking_id), but it is no lesson.
+    return int(session.scalar(select(func.count(CpdCredit.id)).where(CpdCredit.teacher_id == teacher_id,
+                                                                     CpdCredit.delivery_id.is_not(None))) or 0)
 
 
 def passed_checks(session: Session, teacher_id: int) -> int:

@@ -72,14 +72,17 @@ class LessonDelivery(Base):
 
 
 class CpdCredit(Base):
-    """The ledger: one row per credited lesson. Hours are the sum of `minutes` / 60."""
+    """The ledger: one row per credited lesson or attended live session (helpdesk.programme). Hours are the sum
+    of `minutes` / 60; a lesson's row names its delivery, a session's its booking."""
 
     __tablename__ = "cpd_credits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("cpd_deliveries.id", ondelete="CASCADE"), unique=True)
-    lesson_id: Mapped[str] = mapped_column(String(80))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("cpd_deliveries.id", ondelete="CASCADE"), unique=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("session_bookings.id", ondelete="CASCADE"),
+                                                   unique=True)
+    lesson_id: Mapped[str] = mapped_column(String(80))  # a session's credit: "live-<session id>"
     minutes: Mapped[int]
     credited_at: Mapped[datetime] = mapped_column(default=utcnow)
 
