@@ -85,7 +85,9 @@ NIGHTLY: list[tuple[str, str, str]] = []
 # CPD (issue 7): jobs that are told the time they fired for (the lease's clock), so a push is reproducible.
 CPD_PUSH = "workers.cpd_jobs.push_due_lessons"
 CPD_MISFIRE_GRACE = 3600  # a scheduler that was down at the CPD hour still fires it once within the hour
-CLOCKED_JOBS = {CPD_PUSH}
+# The planner digest (helpdesk.programme): weekly at settings.digest_schedule, idempotent per week.
+PLANNER_DIGEST = "workers.programme_jobs.send_planner_digest"
+CLOCKED_JOBS = {CPD_PUSH, PLANNER_DIGEST}
 
 
 def tick(rt, lease: SchedulerLease, func_path: str) -> bool:
@@ -140,6 +142,9 @@ def scheduler_jobs(settings) -> list[dict]:
                      **cron, **common))
     jobs.append(dict(id="cpd-due", func=ref, args=(CPD_PUSH,), trigger="interval", seconds=settings.cpd_check_seconds,
                      misfire_grace_time=max(1, int(settings.cpd_check_seconds)), **common))
+    digest_cron = parse_schedule(settings.digest_schedule).cron
+    jobs.append(dict(id="planner-digest", func=ref, args=(PLANNER_DIGEST,), trigger="cron",
+                     misfire_grace_time=CPD_MISFIRE_GRACE, **digest_cron, **common))
     return jobs
 
 
