@@ -364,7 +364,9 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         ctx.do(OptIn())
         ctx.say("started")
         return ctx.done("keyword:start")
-    flag = combine(triage(text), turn.semantic) if text and not keyword else None
+    # A SUGGEST text is the teacher's own words like any message: it is triaged too.
+    free_text = not keyword or (name == "suggest" and bool(keyword[1]))
+    flag = combine(triage(text), turn.semantic) if text and free_text else None
     if flag is not None and flag.urgent:
         return _urgent(ctx, flag)
     if turn.opted_out:

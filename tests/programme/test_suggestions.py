@@ -64,6 +64,15 @@ def test_a_question_after_suggest_is_answered_as_a_question_not_stored():
     assert decision.handled_as in ("answer", "clarify", "escalate")
 
 
+def test_a_disclosure_after_suggest_is_triaged_not_filed_as_a_suggestion():
+    from helpdesk.conversation import OpenTicket
+
+    decision = decide(turn("SUGGEST something, the head teacher beats a child with a stick every day"), KB)
+    assert decision.effect(RecordSuggestion) is None
+    ticket = decision.effect(OpenTicket)
+    assert ticket is not None and ticket.urgent
+
+
 def test_an_emoji_is_not_a_suggestion():
     decision = decide(turn("👍", state="awaiting_suggestion"), KB)
     assert decision.effect(RecordSuggestion) is None
