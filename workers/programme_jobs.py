@@ -23,7 +23,6 @@ DIGEST_ROLES = ("planner", "admin")
 def send_planner_digest(now_iso: str | None = None) -> int:
     """Email this week's digest to every opted-in planner not yet sent it. Returns the emails sent."""
     from analytics import digest, service, store
-    from analytics.reports import Period
     from helpdesk import mail
     from helpdesk.models import User
     from helpdesk.programme import suggestion_store
@@ -47,8 +46,7 @@ def send_planner_digest(now_iso: str | None = None) -> int:
         if not recipients:
             return 0
         page = service.build_page(session, period=period, k=settings.report_min_teachers, granularity="week")
-        view = suggestion_store.planner_view(session, period=Period(period.start, period.end),
-                                             k=settings.report_min_teachers)
+        view = suggestion_store.planner_view(session, period=period, k=settings.report_min_teachers)
         demand = [row for source in digest.SESSION_DEMAND_SOURCES
                   for row in source(session, period, settings.report_min_teachers)]
     report = digest.Digest(page=page, suggestion_clusters=view["clusters"], suggestion_total=view["total"],

@@ -9,7 +9,6 @@ import logging
 import re
 from datetime import date, datetime, timedelta
 
-import pytest
 
 from analytics import service
 from analytics.demo import seed_if_empty
