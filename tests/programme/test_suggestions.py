@@ -199,3 +199,10 @@ def test_a_leads_reply_reaches_the_teacher_in_their_language(client, rt, twilio_
         row = session.get(Suggestion, suggestion_id)
         assert row.reply_text == "We will add videos next term." and row.replied_at is not None
     assert "We will add videos next term." in client.get("/console/suggestions").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("language", ["en", "ur", "roman-ur"])
+def test_help_names_the_suggest_keyword_in_each_language(language):
+    lines = content.text("help", language).splitlines()
+    named = [line.split(" - ")[0] for line in lines if " - " in line]
+    assert any(content.keyword_book().keyword(word) == ("suggest", "") for word in named)
