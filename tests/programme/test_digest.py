@@ -7,6 +7,8 @@ import csv
 import io
 import logging
 import re
+
+import pytest
 from datetime import date, datetime, timedelta
 
 
@@ -66,14 +68,14 @@ def _run_digest(rt, when: datetime) -> None:
     rt.jobs.drain(include_delayed=False)
 
 
-def test_the_digest_arrives_with_its_charts_and_the_csv(make_app, database_url, smtp_server, make_user):
+def test_the_digest_arrives_with_its_charts_and_the_csv(make_app, database_url, smtp_server, make_user_on):
     _, _, inbox = smtp_server
     app = make_app(database_url, report_min_teachers=K, **_smtp(smtp_server))
     rt, client = app.extensions["helpdesk"], app.test_client()
     seed_if_empty(rt.db, today=TODAY)
     _suggest(client, rt)
-    wanted = _planner(rt, client, make_user, opt_in=True)
-    _planner(rt, client, make_user, opt_in=False)
+    wanted = _planner(rt, client, make_user_on(rt), opt_in=True)
+    _planner(rt, client, make_user_on(rt), opt_in=False)
 
     _run_digest(rt, MONDAY)
     assert inbox.arrived.wait(10)
@@ -108,14 +110,14 @@ def test_the_digest_arrives_with_its_charts_and_the_csv(make_app, database_url, 
     assert len(inbox.messages) == 2 and inbox.messages[1][0] == [wanted]
 
 
-def test_no_email_without_smtp_settings_and_it_is_said_once(make_app, database_url, smtp_server, make_user,
+def test_no_email_without_smtp_settings_and_it_is_said_once(make_app, database_url, smtp_server, make_user_on,
                                                             caplog):
     from helpdesk import mail
 
     _, _, inbox = smtp_server
     app = make_app(database_url, report_min_teachers=K)  # no SMTP_HOST / SMTP_FROM
     rt, client = app.extensions["helpdesk"], app.test_client()
-    _planner(rt, client, make_user, opt_in=True)
+    _planner(rt, client, make_user_on(rt), opt_in=True)
     mail._told_unconfigured = False
     with caplog.at_level(logging.INFO, logger="helpdesk.mail"):
         _run_digest(rt, MONDAY)
@@ -147,3 +149,47 @@ def test_only_planners_may_opt_in(client, make_user):
     assert 'id="digest"' not in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert client.post("/account/digest", data={"csrf_token": token, "digest": "on"}).status_code == 403
+
+
+def test_the_real_worker_sends_the_digest_on_postgres_and_redis(make_app, pg_url, redis_url, twilio_api,
+                                                               smtp_server, make_user_on, tmp_path):
+    """The production path: the scheduler's tick puts the job on Redis, a `helpdesk worker` process sends it."""
+    from support.processes import WorkerProcess, service_env
+
+    host, port, inbox = smtp_server
+    smtp = dict(SMTP_HOST=host, SMTP_PORT=port, SMTP_FROM="helpdesk@example.org", SMTP_STARTTLS="false",
+                REPORT_MIN_TEACHERS=K)
+    app = make_app(pg_url, redis_url=redis_url, report_min_teachers=K, **_smtp(smtp_server))
+    rt, client = app.extensions["helpdesk"], app.test_client()
+    seed_if_empty(rt.db, today=TODAY)
+    wanted = _planner(rt, client, make_user_on(rt), opt_in=True)
+    proc = WorkerProcess(service_env(pg_url, redis_url, twilio_api, **smtp), tmp_path / "worker.log").start()
+    try:
+        from workers.scheduler import PLANNER_DIGEST, SchedulerLease, tick
+
+        assert tick(rt, SchedulerLease(rt.db, clock=lambda: MONDAY), PLANNER_DIGEST)
+        assert inbox.arrived.wait(60), (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        proc.stop()
+    [(to, message)] = inbox.messages
+    assert to == [wanted] and "<svg" in message.get_body(("html",)).get_content()
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_payload(decode=True).startswith(b"\xef\xbb\xbf")
+
+
+@pytest.fixture
+def make_user_on():
+    """make_user for an app made inside the test (the shared make_user is bound to the `app` fixture)."""
+    import uuid
+
+    from helpdesk.web.admin import create_user
+
+    def bind(rt):
+        def make(role: str):
+            email = f"{role}-{uuid.uuid4().hex[:6]}@example.org"
+            with rt.db.session_scope() as session:
+                _, password = create_user(session, email=email, name=role.title(), role=role,
+                                          password="correct horse battery")
+            return email, password
+        return make
+    return bind
