@@ -131,6 +131,7 @@ def test_a_suggestion_reaches_the_planner_view_scrubbed(client, rt, twilio_api, 
         assert content.text("suggestion_thanks", language, "sms") in sent_to(twilio_api, phone)[-1]
 
     login(client, *make_user("planner"))
+    assert 'href="/planner/suggestions' in client.get("/planner/").get_data(as_text=True)
     page = client.get("/planner/suggestions")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -159,6 +160,8 @@ def test_one_teachers_suggestion_is_not_shown_to_planners_but_the_lead_sees_it(c
     login(client, *make_user("planner"))
     html = client.get("/planner/suggestions").get_data(as_text=True)
     assert "head teachers on Fridays" not in html and "fewer than" in html
+    bad = client.get("/planner/suggestions?from=last-week")
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_data(as_text=True)  # said in words, no 500
 
     lead_client = client.application.test_client()
     login(lead_client, *make_user("lead"))
