@@ -163,7 +163,7 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
-    smtp_password: str = ""
+    smtp_password: str = field(default="", repr=False)  # never in a logged repr of the settings
     smtp_from: str | None = None
     smtp_starttls: bool = True
     smtp_timeout: float = 20.0

@@ -193,3 +193,19 @@ def make_user_on():
             return email, password
         return make
     return bind
+
+
+def test_smtp_settings_come_from_the_environment_and_the_password_stays_out_of_reprs():
+    from helpdesk import mail
+    from helpdesk.settings import Settings, SettingsError
+
+    settings = Settings.from_env({"SMTP_HOST": "mail.example.org", "SMTP_PORT": "2525", "SMTP_USER": "digest",
+                                  "SMTP_PASSWORD": "s3cret-pass", "SMTP_FROM": "helpdesk@example.org",
+                                  "SMTP_STARTTLS": "false", "DIGEST_SCHEDULE": "fri 09:15"})
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_user, settings.smtp_starttls) == (
+        "mail.example.org", 2525, "digest", False)
+    assert mail.configured(settings) and "s3cret-pass" not in repr(settings)
+    assert not mail.configured(Settings.from_env({"SMTP_HOST": "mail.example.org"}))  # no sender: not set up
+    assert Settings.from_env({}).smtp_starttls is True
+    with pytest.raises(SettingsError):
+        Settings.from_env({"SMTP_PORT": "twenty-five"})
