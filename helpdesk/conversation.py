@@ -6,7 +6,7 @@ Order of a turn (first rule that applies wins):
   Twilio opt-out field -> STOP / START -> safeguarding triage (urgent ticket; before the opt-out silence and
   the flood limit, so a disclosure is never held back) -> opted out: silence -> flooded: defer ->
   first-contact welcome -> keywords -> conversation state (delete confirmation, LANG menu, clarify
-  choice, onboarding step, FAQ rating, waiting for an EXPERT question, a CPD
+  choice, onboarding step, FAQ rating, waiting for an EXPERT question or a SUGGEST text, a CPD
   lesson check, a live session / hub menu) -> rating an expert's answer ->
   media / location / empty / greeting / thanks -> CPD reflection -> follow-up to an open ticket -> the FAQ.
 
@@ -44,6 +44,7 @@ STATE_TTL_MINUTES = {
     "onboarding": 24 * 60,
     "awaiting_lang": 60,
     "awaiting_expert_question": 60,
+    "awaiting_suggestion": 60,
     "awaiting_delete_confirm": 15,
     "cpd_check": 72 * 60,  # set by helpdesk.cpd.subscriptions, which asks the questions (cpd.CHECK_TTL)
     # Set by helpdesk.programme.chat, which writes the menus (live sessions, hubs, a hub meeting's question).
@@ -219,6 +220,13 @@ class Programme:
 
 
 @dataclass(frozen=True)
+class RecordSuggestion:
+    """SUGGEST: what the helpdesk or the CPD offer should improve (stored scrubbed, coded like a question)."""
+    text: str
+    match: object | None = None  # the FAQ matcher's view of the text: its nearest FAQ codes the area
+
+
+@dataclass(frozen=True)
 class DeleteData:
     pass
 
@@ -371,7 +379,9 @@ def decide(turn: Turn, kb: Knowledge) -> Decision:
         ctx.do(OptIn())
         ctx.say("started")
         return ctx.done("keyword:start")
-    flag = combine(triage(text), turn.semantic) if text and not keyword else None
+    # A SUGGEST text is the teacher's own words like any message: it is triaged too.
+    free_text = not keyword or (name == "suggest" and bool(keyword[1]))
+    flag = combine(triage(text), turn.semantic) if text and free_text else None
     if flag is not None and flag.urgent:
         return _urgent(ctx, flag)
     if turn.opted_out:
@@ -478,6 +488,8 @@ def _keyword(ctx: _Ctx, name: str, argument: str) -> Decision:
             _ask_step(ctx, ONBOARDING_STEPS[0], editing=False, intro=True)
         else:
             ctx.say("started")
+    elif name == "suggest":
+        return _suggest(ctx)
     elif name == "delete":
         ctx.say("delete_confirm")
         ctx.set_state("awaiting_delete_confirm")
@@ -515,6 +527,43 @@ def _expert(ctx: _Ctx) -> None:
     ctx.set_state(None)
 
 
+def _suggest(ctx: _Ctx) -> Decision:
+    """SUGGEST with its text ("SUGGEST more science videos"), or alone: then the next message is the text.
+    "Suggest an activity for fractions?" is a teaching question, not a suggestion: a question mark sends it
+    to the FAQ like any question."""
+    inline = suggestion_text(ctx.turn.text)
+    if inline and ("?" in inline or "؟" in inline):
+        return _question(ctx, ctx.turn.text.strip())
+    if inline:
+        return _record_suggestion(ctx, inline)
+    ctx.say("ask_suggestion")
+    ctx.set_state("awaiting_suggestion")
+    return ctx.done("keyword:suggest")
+
+
+def suggestion_text(message: str) -> str:
+    """The words after the SUGGEST keyword, as the teacher wrote them ("" when the keyword stands alone)."""
+    book = content.keyword_book()
+    words = message.strip().split(None, 1)
+    if len(words) < 2 or book.keyword(message) in (None, ("suggest", "")):
+        return ""
+    return words[1].strip(" :-،")
+
+
+def _record_suggestion(ctx: _Ctx, text: str) -> Decision:
+    ctx.do(RecordSuggestion(text[:1000], match=ctx.match(text)))
+    ctx.say("suggestion_thanks")
+    ctx.set_state(None)
+    return ctx.done("suggestion")
+
+
+def _suggestion_reply(ctx: _Ctx) -> Decision | None:
+    text = ctx.turn.text.strip()
+    if not _has_words(text):
+        return None  # a picture or an emoji is no suggestion: the usual reply, the state lapses
+    return _record_suggestion(ctx, text)
+
+
 # --------------------------------------------------------------------------- state
 
 def _continue_state(ctx: _Ctx) -> Decision | None:
@@ -527,6 +576,7 @@ def _continue_state(ctx: _Ctx) -> Decision | None:
         "onboarding": _onboarding_reply,
         "awaiting_rating": _rating_reply,
         "awaiting_expert_question": _expert_question_reply,
+        "awaiting_suggestion": _suggestion_reply,
         "cpd_check": _check_reply,
         "live_question": _live_question_reply,
         **{menu: _programme_pick for menu in PROGRAMME_MENUS},

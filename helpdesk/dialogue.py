@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from helpdesk import content, conversation, outbound
 from helpdesk.conversation import (
     AddFollowup, Cpd, Decision, Defer, DeleteData, MarkOnboarded, OpenTicket, OptIn, OptOut, Programme,
-    RateExpertAnswer, RateQuestion, RecordQuestion, Reply, SaveProfile, SetLanguage, UpdateQuestion,
+    RateExpertAnswer, RateQuestion, RecordQuestion, RecordSuggestion, Reply, SaveProfile, SetLanguage,
+    UpdateQuestion,
 )
 from helpdesk.erasure import erase_teacher
 from helpdesk.models import InboundMessage, OutboundMessage, Teacher, utcnow
@@ -293,6 +294,12 @@ def _apply_effect(session: Session, rt, teacher: Teacher, message: InboundMessag
         return programme_chat.handle(session, rt, teacher, effect)
     elif isinstance(effect, Defer):
         _defer(session, teacher, message)
+    elif isinstance(effect, RecordSuggestion):
+        from helpdesk.programme import suggestion_store
+
+        suggestion_store.record(session, rt, teacher=teacher, inbound=message, text=effect.text,
+                                language=teacher.language,  # after this turn's SetLanguage, if any
+                                match=effect.match)
     return None
 
 

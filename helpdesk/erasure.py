@@ -11,6 +11,8 @@ What goes (every copy, wherever it was written):
   taken out of an approved one and out of the published FAQ);
 - CPD reflections and the name initials on certificates;
 - questions sent ahead to a live session's host, and hub membership (helpdesk.programme.service.forget_teacher).
+- their suggestions' text, the lead's reply and the link to the teacher (the row stays, blank, under a fresh
+  random key, like an analytics row).
 
 What stays, as the welcome message says: anonymous counts. Analytics rows keep their coding (area, subject,
 district...) under a fresh random key with the wording blanked (analytics.store.forget_teacher); ticket rows
@@ -56,6 +58,7 @@ def erase_teacher(session: Session, rt, teacher: Teacher) -> None:
         _erase_tickets(session, ticket_ids)
     _erase_reflections(session, teacher)
     programme.forget_teacher(session, teacher)
+    _erase_suggestions(session, teacher)
     session.execute(update(Certificate).where(Certificate.teacher_id == teacher.id).values(label=ERASED_LABEL))
     teacher.phone = tombstone
     for name in ("name", "role", "school_level", "subjects", "district", "school_type", "state", "state_data",
@@ -72,6 +75,16 @@ def _erase_reflections(session: Session, teacher: Teacher) -> None:
     deliveries = select(LessonDelivery.id).where(LessonDelivery.teacher_id == teacher.id)
     session.execute(delete(ReflectionReply).where(ReflectionReply.delivery_id.in_(deliveries)))
     session.execute(update(LessonDelivery).where(LessonDelivery.teacher_id == teacher.id).values(reflection=None))
+
+
+def _erase_suggestions(session: Session, teacher: Teacher) -> None:
+    import secrets
+
+    from helpdesk.models import Suggestion
+
+    session.execute(update(Suggestion).where(Suggestion.teacher_id == teacher.id)
+                    .values(text="", reply_text=None, teacher_id=None, inbound_id=None,
+                            teacher_key=f"erased-{secrets.token_hex(8)}"))
 
 
 def _erase_messages(session: Session, teacher: Teacher, phone: str, tombstone: str) -> None:

@@ -158,6 +158,17 @@ class Settings:
     login_limit_per_address: str = "20 per minute; 200 per hour"
     # When set, /metrics answers only requests with "Authorization: Bearer <token>".
     metrics_token: str | None = None
+    # The planner digest by email (helpdesk.mail). Nothing is sent while SMTP_HOST or SMTP_FROM is unset.
+    # STARTTLS is on by default: a relay on the open network must not see the login or the report in clear.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str = field(default="", repr=False)  # never in a logged repr of the settings
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    smtp_timeout: float = 20.0
+    # When the weekly digest goes, in `timezone` ('mon 08:00'; the same form as CPD_SCHEDULE, weekly only).
+    digest_schedule: str = "mon 08:00"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -244,4 +255,11 @@ class Settings:
             login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT") or cls.login_limit_per_account,
             login_limit_per_address=env.get("LOGIN_LIMIT_PER_ADDRESS") or cls.login_limit_per_address,
             metrics_token=env.get("METRICS_TOKEN") or None,
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_number(env, "SMTP_PORT", 587, int),
+            smtp_user=env.get("SMTP_USER") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or "",
+            smtp_from=env.get("SMTP_FROM") or None,
+            smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
+            digest_schedule=env.get("DIGEST_SCHEDULE") or "mon 08:00",
         )

@@ -65,13 +65,16 @@ def test_after_delete_my_data_no_table_holds_the_teachers_words_or_number(client
         cpd.issue_certificate(session, rt, teacher, "white", 4, 40, utcnow())
         teacher_id = teacher.id
     expert_says(rt, EXPERT, f"#{ticket_id} {ANSWER}")
+    say(client, rt, "SUGGEST more xylophone lessons in the CPD hour")
+    _lead_replies_to_the_suggestion(rt, "Thank you, the marimba section will add them.")
 
     before = copies_left(rt)
     # The scan sees every place the issue found (so it can fail): the follow-up in the ticket history, the
     # answer on the ticket, the notices to the expert, the number on outbound rows.
     for place in (("ticket_events", "detail", "7654321"), ("tickets", "answer", "marimba"),
                   ("outbound_messages", "body", "xylophone"), ("outbound_messages", "to_address", "3004445566"),
-                  ("teachers", "name", "Zubaida")):
+                  ("teachers", "name", "Zubaida"), ("suggestions", "text", "xylophone"),
+                  ("suggestions", "reply_text", "marimba")):
         assert place in before, place
 
     say(client, rt, "DELETE MY DATA")
@@ -87,6 +90,24 @@ def test_after_delete_my_data_no_table_holds_the_teachers_words_or_number(client
         assert ticket.status == "closed" and ticket.answered_at is not None
         assert session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket_id)).all()
         assert session.scalars(select(Certificate.label)).one() == ERASED_LABEL
+        # The suggestion is still counted, but no longer linked to the teacher.
+        from helpdesk.models import Suggestion
+
+        suggestion = session.scalars(select(Suggestion)).one()
+        assert (suggestion.text, suggestion.teacher_id, suggestion.reply_text) == ("", None, None)
+
+
+def _lead_replies_to_the_suggestion(rt, text: str) -> None:
+    from helpdesk.models import Suggestion
+    from helpdesk.programme import suggestion_store
+    from helpdesk.web.admin import create_user
+
+    with rt.db.session_scope() as session:
+        lead, _ = create_user(session, email="lead-erasure@example.org", name="Lead", role="lead",
+                              password="correct horse battery")
+        suggestion_id = session.scalars(select(Suggestion.id)).one()
+        suggestion_store.reply(session, suggestion_id=suggestion_id, user=lead, text=text)
+    rt.jobs.drain(include_delayed=False)
 
 
 def test_an_expert_notice_not_yet_sent_is_cancelled_not_sent_later(make_app, database_url, twilio_api):

@@ -91,7 +91,9 @@ SESSION_REMINDERS = "workers.programme_jobs.send_session_reminders"
 HUB_DIGESTS = "workers.programme_jobs.send_hub_digests"
 RECURRING.append(("session-reminders", 60, SESSION_REMINDERS))
 NIGHTLY.append(("hub-digests", "08:00", HUB_DIGESTS))
-CLOCKED_JOBS = {CPD_PUSH, SESSION_REMINDERS, HUB_DIGESTS}
+# The planner digest (helpdesk.programme): weekly at settings.digest_schedule, idempotent per week.
+PLANNER_DIGEST = "workers.programme_jobs.send_planner_digest"
+CLOCKED_JOBS = {CPD_PUSH, SESSION_REMINDERS, HUB_DIGESTS, PLANNER_DIGEST}
 
 
 def tick(rt, lease: SchedulerLease, func_path: str) -> bool:
@@ -146,6 +148,9 @@ def scheduler_jobs(settings) -> list[dict]:
                      **cron, **common))
     jobs.append(dict(id="cpd-due", func=ref, args=(CPD_PUSH,), trigger="interval", seconds=settings.cpd_check_seconds,
                      misfire_grace_time=max(1, int(settings.cpd_check_seconds)), **common))
+    digest_cron = parse_schedule(settings.digest_schedule).cron
+    jobs.append(dict(id="planner-digest", func=ref, args=(PLANNER_DIGEST,), trigger="cron",
+                     misfire_grace_time=CPD_MISFIRE_GRACE, **digest_cron, **common))
     return jobs
 
 

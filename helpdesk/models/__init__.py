@@ -7,3 +7,4 @@ from helpdesk.models.tickets import *  # noqa: F401,F403
 from helpdesk.models.cpd import *  # noqa: F401,F403
 from helpdesk.models.users import *  # noqa: F401,F403
 from helpdesk.models.programme import *  # noqa: F401,F403
+from helpdesk.models.suggestions import *  # noqa: F401,F403

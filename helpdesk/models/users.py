@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import String
+from sqlalchemy import Date, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -32,6 +33,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Console cookies carry the generation they were made under; raising it ends every session of this user.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The weekly planner digest by email (set on the account page), and the local Monday of the last week
+    # it was sent for: the send job claims a week with a conditional UPDATE on it, so a week goes once.
+    digest_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    digest_week: Mapped[date | None] = mapped_column(Date)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -19,8 +19,9 @@ def register_blueprints(app: Flask) -> None:
 
 def _console_areas():
     """Console areas register their blueprint and menu entries. Listed here so there is one place to look."""
-    from helpdesk.web import admin, certificates, console, experts_admin, planner, programme, reflections
+    from helpdesk.web import (admin, certificates, console, experts_admin, planner, programme, reflections,
+                              suggestions)
 
     # Order matters for HOME_PAGES: a role lands on the first page registered for it.
     return [admin.register, console.register, experts_admin.register, planner.register, certificates.register,
-            reflections.register, programme.register]
+            reflections.register, programme.register, suggestions.register]

@@ -143,6 +143,18 @@ def change_password():
             400 if error else 200)
 
 
+@bp.post("/account/digest")
+@login_required("planner")
+def digest_opt_in():
+    """A planner's choice of the weekly digest by email (workers.programme_jobs.send_planner_digest)."""
+    rt = current_app.extensions["helpdesk"]
+    wanted = request.form.get("digest") == "on"
+    with rt.db.session_scope() as db_session:
+        db_session.get(User, g.user.id).digest_opt_in = wanted
+    flash("You will get the weekly digest by email." if wanted else "The weekly digest email is off.")
+    return redirect(url_for("auth.change_password"))
+
+
 @bp.get("/")
 def home():
     """Each role lands on its own start page."""
