@@ -6,16 +6,15 @@ The charts are the dashboard's bars (analytics.service.chart_data: the same numb
 here as inline SVG: no image host, no CDN, nothing fetched when the email is opened. Each chart's numbers are
 also in the text beside it, for mail clients that do not draw SVG.
 
-Session demand is an open section: a module that knows about live sessions appends a source to
-SESSION_DEMAND_SOURCES (a callable (session, period, k) -> list[DemandRow], already k-suppressed); until one
-does, the section says there is nothing yet.
+Session demand comes from the live sessions (helpdesk.programme.service.demand_by_area, per teaching area,
+already k-suppressed); with no session yet the section says so.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html import escape
-from typing import Callable, Sequence
+from typing import Sequence
 
 from analytics import service
 from analytics.reports import Page
@@ -32,10 +31,6 @@ class DemandRow:
     label: str
     requested: int | None  # None: suppressed
     attended: int | None = None
-
-
-# Other modules add their session demand here (see the module docstring).
-SESSION_DEMAND_SOURCES: list[Callable] = []
 
 
 @dataclass(frozen=True)

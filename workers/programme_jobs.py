@@ -80,8 +80,9 @@ def send_planner_digest(now_iso: str | None = None) -> int:
             return 0
         page = analytics_service.build_page(session, period=period, k=settings.report_min_teachers, granularity="week")
         view = suggestion_store.planner_view(session, period=period, k=settings.report_min_teachers)
-        demand = [row for source in digest.SESSION_DEMAND_SOURCES
-                  for row in source(session, period, settings.report_min_teachers)]
+        since = datetime.combine(period.start, datetime.min.time())
+        demand = [digest.DemandRow(label=row["area"], requested=row["booked"], attended=row["attended"])
+                  for row in service.demand_by_area(session, settings.report_min_teachers, since=since)]
     report = digest.Digest(page=page, suggestion_clusters=view["clusters"], suggestion_total=view["total"],
                            session_demand=demand,
                            dashboard_url=f"{settings.public_base_url}/planner/" if settings.public_base_url else None)
