@@ -200,3 +200,14 @@ def test_a_hung_create_times_out_the_client_but_is_still_recorded(twilio_api):
 def test_wait_for_messages_reports_what_it_saw(twilio_api):
     with pytest.raises(AssertionError, match="expected 1 message"):
         twilio_api.wait_for_messages(1, timeout=0.1)
+
+
+def test_media_is_served_with_basic_auth_only(twilio_api):
+    url = twilio_api.add_media("MM" + "5" * 32, "ME" + "5" * 32, b"\x00voice\xff", "audio/ogg")
+    local = twilio_api.base_url + urlsplit(url).path
+    served = requests.get(local, auth=(twilio_api.account_sid, twilio_api.auth_token), timeout=5)
+    assert served.status_code == 200 and served.content == b"\x00voice\xff"
+    assert served.headers["Content-Type"] == "audio/ogg"
+    assert requests.get(local, auth=(twilio_api.account_sid, "wrong"), timeout=5).status_code == 401
+    missing = requests.get(local[:-1] + "0", auth=(twilio_api.account_sid, twilio_api.auth_token), timeout=5)
+    assert missing.status_code == 404

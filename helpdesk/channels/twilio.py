@@ -372,3 +372,62 @@ def _classify_transport_error(exc: Exception) -> SendError:
 def _never_connected(exc: Exception) -> bool:
     text = str(exc)
     return any(marker in text for marker in ("Connection refused", "Failed to establish", "Name or service"))
+
+
+# --- media (voice notes and pictures teachers send) ------------------------------------------------
+
+MEDIA_HOST = "api.twilio.com"          # Twilio's media URLs live here; nothing else is fetched (no open proxy)
+MEDIA_MAX_BYTES = 16 * 1024 * 1024     # WhatsApp's own limit for media; anything bigger is not a teacher's note
+MEDIA_CHUNK = 64 * 1024
+
+
+class MediaError(Exception):
+    """The media could not be fetched; `status` is what our proxy answers (400 refused, 413 too big, 502)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def media_url_allowed(url: str, api_base_url: str | None = None) -> bool:
+    """Only Twilio's media host over https (or the configured API base, e.g. the fake in tests)."""
+    parts = urlsplit(url or "")
+    if parts.scheme == "https" and parts.hostname == MEDIA_HOST and parts.port is None:
+        return True
+    if api_base_url:
+        base = urlsplit(api_base_url)
+        return (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+    return False
+
+
+def fetch_media(url: str, *, account_sid: str, auth_token: str, api_base_url: str | None = None,
+                timeout: float = 10.0, max_bytes: int = MEDIA_MAX_BYTES) -> tuple[str, bytes]:
+    """(content type, bytes) of a Twilio media URL, fetched with the account's Basic auth, as Twilio requires.
+
+    The SDK's own HTTP client (its pooled requests session) makes the request, but its `request()` decodes
+    bodies to text, which would corrupt audio and images; so the bytes are read from that session directly.
+    Twilio answers with a redirect to its storage; requests drops our Authorization header on the other host.
+    """
+    if not media_url_allowed(url, api_base_url):
+        raise MediaError("not a Twilio media URL", 400)
+    http = BaseUrlHttpClient(api_base_url, timeout=timeout) if api_base_url else TwilioHttpClient(timeout=timeout)
+    if api_base_url:
+        parts = urlsplit(url)
+        url = urlunsplit((http._scheme, http._netloc, parts.path, parts.query, ""))
+    try:
+        with http.session.get(url, auth=(account_sid, auth_token), stream=True, timeout=timeout,
+                              allow_redirects=True) as response:
+            if response.status_code != 200:
+                raise MediaError(f"Twilio answered {response.status_code}", 502)
+            if int(response.headers.get("Content-Length") or 0) > max_bytes:
+                raise MediaError("media too large", 413)
+            body = bytearray()
+            for chunk in response.iter_content(MEDIA_CHUNK):
+                body.extend(chunk)
+                if len(body) > max_bytes:
+                    raise MediaError("media too large", 413)
+            return response.headers.get("Content-Type") or "application/octet-stream", bytes(body)
+    except MediaError:
+        raise
+    except Exception as exc:  # requests' connection errors and timeouts
+        raise MediaError(f"could not fetch media: {exc}", 502) from exc

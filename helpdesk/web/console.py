@@ -18,7 +18,9 @@ from helpdesk.experts import console_format
 from helpdesk.experts import faq_review
 from helpdesk.experts import service_figures
 from helpdesk.experts import ticket_lists
+from helpdesk.experts import ticket_media
 from helpdesk.experts import tickets
+from helpdesk.channels import twilio
 from helpdesk.models import utcnow
 from helpdesk.models.tickets import ACTIVE_STATUSES, Expert, FaqProposal, Ticket
 from helpdesk.web.auth import login_required
@@ -263,8 +265,49 @@ def ticket_page(ticket_id: int):
             matcher=console_format.matcher_note(ticket.match_info,
                                                 lambda faq_id: _first_question(view, faq_id)),
             experts=_active_experts(session) if _is_lead(expert) else [],
+            media=ticket_media.ticket_media(session, ticket),
+            question=ticket_media.without_media_lines(ticket.question),
+            strip_media=ticket_media.without_media_lines,
             fmt=console_format, now=utcnow(), zone=zone,
         )
+
+
+# Types a browser may play or show from our origin; anything else downloads (never HTML or script from here).
+INLINE_MEDIA = ("audio/", "image/", "video/")
+
+
+@bp.get("/tickets/<int:ticket_id>/media/<int:inbound_id>/<int:index>")
+@login_required(*TICKET_ROLES)
+def ticket_media_file(ticket_id: int, inbound_id: int, index: int):
+    """A voice note or picture of the ticket, fetched from Twilio with the account's credentials."""
+    rt = _rt()
+    settings = rt.settings
+    with rt.db.session_scope() as session:
+        ticket, _ = _load_ticket(session, ticket_id)
+        item = ticket_media.find(ticket_media.ticket_media(session, ticket), inbound_id, index)
+    if item is None:
+        abort(404)
+    if not settings.twilio_account_sid:
+        return _media_problem("Media can only be fetched when the helpdesk runs on Twilio.", 404)
+    try:
+        content_type, body = twilio.fetch_media(
+            item.url, account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
+            api_base_url=settings.twilio_api_base_url, timeout=settings.twilio_http_timeout)
+    except twilio.MediaError as exc:
+        current_app.logger.warning("media %s/%s of ticket %s: %s", inbound_id, index, ticket_id, exc)
+        return _media_problem("This file could not be fetched from Twilio." if exc.status == 502
+                              else "This file cannot be shown here.", exc.status)
+    response = Response(body, content_type=content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    if not content_type.startswith(INLINE_MEDIA):
+        response.headers["Content-Disposition"] = "attachment"
+    return response
+
+
+def _media_problem(text: str, status: int) -> Response:
+    return Response(text, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _first_question(view, faq_id: str) -> str | None:

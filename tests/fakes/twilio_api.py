@@ -87,10 +87,18 @@ class FakeTwilio:
             self._opted_out: set[str] = set()
             self._closed_windows: set[str] = set()
             self.contents: dict[str, dict] = {}  # Content API resources by SID, in creation order
+            self.media: dict[str, tuple[str, bytes]] = {}  # media path -> (content type, bytes)
             self.auto_callbacks = False  # True: send "sent" then "delivered" after each accepted create
             # A callable(url, params, headers) -> HTTP status delivers callbacks without HTTP (e.g. through a
             # Flask test client); None posts them with requests.
             self.callback_transport = None
+
+    def add_media(self, message_sid: str, media_sid: str, content: bytes, content_type: str) -> str:
+        """Serve a media file as Twilio does (Basic auth); returns the URL an inbound webhook would carry."""
+        path = f"{API}{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
+        with self._cond:
+            self.media[path] = (content_type, content)
+        return "https://api.twilio.com" + path
 
     # --- behaviour switches -----------------------------------------------------------------------------
     def fail_next(self, http_status=429, code=20429, message="Too Many Requests", times=1) -> None:
@@ -415,6 +423,15 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = fake._create(form)
         elif self.command == "GET" and url.path == prefix + ".json":
             status, body = 200, fake._list(query)
+        elif self.command == "GET" and url.path in fake.media:
+            content_type, payload = fake.media[url.path]
+            record["status"] = 200
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         elif self.command == "GET" and url.path.startswith(prefix + "/") and url.path.endswith(".json"):
             sid = url.path[len(prefix) + 1:-len(".json")]
             try:
