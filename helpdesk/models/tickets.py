@@ -137,3 +137,17 @@ class FaqProposal(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(120))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CannedAnswer(Base):
+    """A reply an expert keeps to reuse: their own (owner_id set) or shared with everyone (owner_id None, made
+    by a lead). Inserted into the reply box for editing, never sent as it stands."""
+
+    __tablename__ = "canned_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, m
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from helpdesk.experts import canned
 from helpdesk.experts import console_format
 from helpdesk.experts import faq_review
 from helpdesk.experts import service_figures
@@ -40,6 +41,7 @@ def register(app) -> None:
         ("console.queue", "Queue", TICKET_ROLES),
         ("console.urgent", "Urgent", TICKET_ROLES),
         ("console.all_tickets", "All tickets", TICKET_ROLES),
+        ("console.canned_page", "Canned answers", TICKET_ROLES),
         ("console.faq_review_page", "FAQ review", ("lead",)),
         ("console.figures", "Figures", FIGURE_ROLES),
     ])
@@ -237,6 +239,45 @@ def _back(target: str | None) -> str:
     return target if target and target.startswith("/console/") else url_for("console.all_tickets")
 
 
+# --- canned answers -----------------------------------------------------------------------------
+
+@bp.get("/canned")
+@login_required(*TICKET_ROLES)
+def canned_page():
+    with _rt().db.session_scope() as session:
+        expert = _expert(session)
+        return render_template("console_canned.html", answers=canned.visible(session, expert),
+                               expert=expert, is_lead=_is_lead(expert), form=request.args)
+
+
+@bp.post("/canned")
+@login_required(*TICKET_ROLES)
+def canned_create():
+    try:
+        with _rt().db.session_scope() as session:
+            expert = _expert(session)
+            row = canned.create(session, expert=expert, author=g.user.name, title=request.form.get("title", ""),
+                                body=request.form.get("body", ""), shared=request.form.get("shared") == "1",
+                                is_lead=_is_lead(expert))
+            flash(f"Saved “{row.title}”" + (" for everyone." if row.owner_id is None else " for you."))
+    except canned.CannedError as exc:
+        flash(str(exc))
+    return redirect(url_for("console.canned_page"))
+
+
+@bp.post("/canned/<int:canned_id>/delete")
+@login_required(*TICKET_ROLES)
+def canned_delete(canned_id: int):
+    try:
+        with _rt().db.session_scope() as session:
+            expert = _expert(session)
+            title = canned.delete(session, expert=expert, canned_id=canned_id, is_lead=_is_lead(expert))
+            flash(f"Removed “{title}”.")
+    except canned.CannedError as exc:
+        flash(str(exc))
+    return redirect(url_for("console.canned_page"))
+
+
 # --- the ticket page -----------------------------------------------------------------------------
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -245,6 +286,7 @@ def ticket_page(ticket_id: int):
     rt = _rt()
     query = (request.args.get("q") or "").strip()
     use = (request.args.get("use") or "").strip()
+    canned_id = request.args.get("canned", type=int)
     zone = rt.settings.timezone
     with rt.db.session_scope() as session:
         ticket, expert = _load_ticket(session, ticket_id)
@@ -253,6 +295,8 @@ def ticket_page(ticket_id: int):
         proposals = session.scalars(select(FaqProposal).where(FaqProposal.ticket_id == ticket.id)
                                     .order_by(FaqProposal.id)).all()
         chosen_faq = view.entry(use) if use else None
+        answers_kept = canned.visible(session, expert)
+        chosen_canned = canned.find(session, expert, canned_id) if canned_id is not None else None
         answers = [(e.at, e.actor, e.detail) for e in ticket.events if e.kind == "answered"]
         return render_template(
             "console_ticket.html", ticket=ticket, expert=expert, may_act=_may_act(ticket, expert),
@@ -266,6 +310,8 @@ def ticket_page(ticket_id: int):
                                                 lambda faq_id: _first_question(view, faq_id)),
             experts=_active_experts(session) if _is_lead(expert) else [],
             media=ticket_media.ticket_media(session, ticket),
+            canned_answers=answers_kept, chosen_canned=chosen_canned,
+            unknown_canned=canned_id is not None and chosen_canned is None,
             question=ticket_media.without_media_lines(ticket.question),
             strip_media=ticket_media.without_media_lines,
             fmt=console_format, now=utcnow(), zone=zone,
