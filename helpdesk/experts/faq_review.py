@@ -3,6 +3,7 @@ are kept in the database (`FaqRecord`, knowledge-base entry format) and join the
 """
 from __future__ import annotations
 
+import difflib
 import re
 
 import yaml
@@ -16,6 +17,40 @@ from knowledge_base.learning import with_phrasing
 from knowledge_base.loader import FaqEntry, KnowledgeBaseError, entries_from_dicts, export_yaml
 
 PROPOSAL_KINDS = ("new", "improve", "phrasing")
+SUBJECT_AREA = "subject-content"  # a question tagged with a school subject but no area is about that subject
+
+
+def default_area(ticket: Ticket, nearest_topic: str | None = None) -> str | None:
+    """The area a proposal from this ticket starts with: the ticket's own coding, else its nearest FAQ's
+    topic, else subject content for a subject question; None makes the expert choose (never a silent
+    "classroom management", the first in the list)."""
+    if ticket.area:
+        return ticket.area
+    if nearest_topic:
+        return nearest_topic
+    if ticket.subject and ticket.subject != "general":
+        return SUBJECT_AREA
+    return None
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+
+
+def duplicate_of(session: Session, ticket: Ticket | None, data: dict) -> FaqProposal | None:
+    """A pending proposal from the same ticket with the same question and answers (a double submit)."""
+    if ticket is None:
+        return None
+    for earlier in session.scalars(select(FaqProposal).where(FaqProposal.ticket_id == ticket.id,
+                                                             FaqProposal.status == "pending")):
+        # By text, not id: a new FAQ's id is generated afresh each time.
+        old = earlier.data or {}
+        same_questions = _same_text(" | ".join(old.get("questions", [])), " | ".join(data["questions"]))
+        same_answers = all(_same_text((old.get("answer") or {}).get(lang, ""), data["answer"].get(lang, ""))
+                           for lang in ("en", "ur"))
+        if same_questions and same_answers:
+            return earlier
+    return None
 
 
 class ProposalError(ValueError):
@@ -51,6 +86,8 @@ def propose_entry(session: Session, rt, *, proposed_by: str, question: str, answ
                   grade_bands: list[str] | None = None,
                   faq_id: str | None = None, ticket: Ticket | None = None) -> FaqProposal:
     """A new FAQ (faq_id None) or an improved version of an existing one (faq_id given)."""
+    if not area:
+        raise ProposalError("Choose the area this FAQ belongs to.")
     data: dict = {"id": faq_id or new_faq_id(session, rt, question), "topic": area}
     if subject:
         data["subject"] = subject
@@ -66,6 +103,9 @@ def propose_entry(session: Session, rt, *, proposed_by: str, question: str, answ
     answers = (("en", answer_en), ("ur", answer_ur))
     data["answer"] = {lang: text.strip() for lang, text in answers if text.strip()}
     validate(data)
+    earlier = duplicate_of(session, ticket, data)
+    if earlier is not None:
+        return earlier  # the same text twice (a double click, a resubmitted form) stays one proposal
     proposal = FaqProposal(ticket_id=ticket.id if ticket else None, kind="improve" if existing else "new",
                            faq_id=data["id"], data=data, proposed_by=proposed_by)
     session.add(proposal)
@@ -137,8 +177,31 @@ def approve(session: Session, rt, proposal: FaqProposal, reviewer: str,
 def reject(session: Session, proposal: FaqProposal, reviewer: str, note: str = "") -> None:
     if proposal.status != "pending":
         raise ProposalError(f"Proposal {proposal.id} is already {proposal.status}.")
+    note = (note or "").strip()[:500]
     proposal.status, proposal.reviewed_by, proposal.reviewed_at = "rejected", reviewer, utcnow()
     proposal.review_note = note or None
+    if proposal.ticket_id:
+        ticket = session.get(Ticket, proposal.ticket_id)
+        if ticket is not None:
+            tickets.record(session, ticket, reviewer, "faq rejected",
+                           f"{proposal.kind} FAQ {proposal.faq_id}" + (f": {note}" if note else ""))
+
+
+def text_lines(data: dict) -> list[str]:
+    """An FAQ entry as the lines a reviewer compares: its questions, then each answer."""
+    lines = [f"Q: {q}" for q in data.get("questions") or []]
+    for lang, text in sorted((data.get("answer") or {}).items()):
+        lines += [f"{lang}: {line}" for line in str(text).splitlines()]
+    return lines
+
+
+def proposal_diff(current: dict | None, proposed: dict) -> list[tuple[str, str]]:
+    """(mark, line) pairs, mark "+" added, "-" removed, " " kept: an "improve" proposal against the FAQ's
+    current text. Plain text; the page escapes it."""
+    if current is None:
+        return []
+    diff = difflib.ndiff(text_lines(current), text_lines(proposed))
+    return [(line[0], line[2:]) for line in diff if line[:1] in "+- "]
 
 
 def _invalidate_after_commit(session: Session, rt) -> None:

@@ -303,6 +303,7 @@ def ticket_page(ticket_id: int):
             may_mark_false_alarm=_is_lead(expert), is_lead=_is_lead(expert),
             query=query, results=results, tax=tickets.taxonomy(), label=tickets.label,
             proposals=proposals, nearest=view.entry(ticket.nearest_faq_id) if ticket.nearest_faq_id else None,
+            proposal_area=_proposal_area(view, ticket),
             chosen_faq=chosen_faq, unknown_faq=use if use and chosen_faq is None else None,
             bubbles=console_format.conversation(ticket.conversation, answers, zone),
             notes=[e for e in ticket.events if e.kind == tickets.NOTE],
@@ -354,6 +355,11 @@ def ticket_media_file(ticket_id: int, inbound_id: int, index: int):
 
 def _media_problem(text: str, status: int) -> Response:
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _proposal_area(view, ticket: Ticket) -> str | None:
+    nearest = view.entry(ticket.nearest_faq_id) if ticket.nearest_faq_id else None
+    return faq_review.default_area(ticket, nearest.topic if nearest is not None else None)
 
 
 def _first_question(view, faq_id: str) -> str | None:
@@ -510,12 +516,15 @@ def propose(ticket_id: int):
     form = request.form
 
     def action(session, rt, ticket, expert):
+        earlier = set(session.scalars(select(FaqProposal.id).where(FaqProposal.ticket_id == ticket.id)))
         proposal = faq_review.propose_entry(
             session, rt, proposed_by=g.user.name, question=form.get("question", ""),
             answer_en=form.get("answer_en", ""), answer_ur=form.get("answer_ur", ""),
             area=form.get("area", ""), subject=form.get("subject") or None,
             grade_bands=[form["grade_band"]] if form.get("grade_band") else None,
             faq_id=form.get("improve_faq_id") or None, ticket=ticket)
+        if proposal.id in earlier:
+            return f"FAQ proposal {proposal.faq_id} was already sent with this text; nothing new was made."
         return f"FAQ proposal {proposal.faq_id} sent to a lead for review."
     return _act(ticket_id, action)
 
@@ -530,7 +539,16 @@ def faq_review_page():
                                   .order_by(FaqProposal.id)).all()
         reviewed = session.scalars(select(FaqProposal).where(FaqProposal.status != "pending")
                                    .order_by(FaqProposal.reviewed_at.desc()).limit(50)).all()
-        return render_template("console_faq.html", pending=pending, reviewed=reviewed, tax=tickets.taxonomy())
+        view = _rt().knowledge.view()
+        diffs = {p.id: faq_review.proposal_diff(_current_data(view, p.faq_id), p.data)
+                 for p in pending if p.kind == "improve"}
+        return render_template("console_faq.html", pending=pending, reviewed=reviewed, tax=tickets.taxonomy(),
+                               diffs=diffs)
+
+
+def _current_data(view, faq_id: str) -> dict | None:
+    entry = view.entry(faq_id)
+    return faq_review.entry_data(entry) if entry is not None else None
 
 
 @bp.post("/faq/<int:proposal_id>/approve")
