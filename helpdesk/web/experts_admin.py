@@ -3,6 +3,7 @@ tickets at once."""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -56,6 +57,10 @@ def save_expert(session, *, user: User, phone: str, subjects, grade_bands=(), la
         raise ValueError("channel must be whatsapp or sms")
     if capacity < 1:
         raise ValueError("capacity must be at least 1")
+    try:
+        ZoneInfo(timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"unknown time zone {timezone!r}, e.g. Asia/Karachi") from None
     other = session.scalars(select(Expert).where(Expert.phone == phone, Expert.user_id != user.id)).first()
     if other is not None:
         raise ValueError("another expert already has that phone number")
@@ -81,6 +86,23 @@ def _rt():
     return current_app.extensions["helpdesk"]
 
 
+# What the form shows for a user without a profile yet (save_expert's defaults).
+NEW_PROFILE = dict(phone="", channel="whatsapp", subjects=[], grade_bands=[], languages=["en", "ur"], capacity=5,
+                   start="09:00", end="17:00", days=[0, 1, 2, 3, 4, 5], timezone="Asia/Karachi", is_lead=False,
+                   active=True)
+
+
+def form_values(expert: Expert | None) -> dict:
+    """The update form filled with the current profile, so saving it changes only what the admin changed."""
+    if expert is None:
+        return dict(NEW_PROFILE)
+    return dict(phone=expert.phone, channel=expert.channel, subjects=list(expert.subjects or []),
+                grade_bands=list(expert.grade_bands or []), languages=list(expert.languages or []),
+                capacity=expert.capacity, start=hhmm(expert.work_start_minute), end=hhmm(expert.work_end_minute),
+                days=list(expert.work_days or []), timezone=expert.timezone, is_lead=expert.is_lead,
+                active=expert.active)
+
+
 @bp.get("/")
 @login_required("admin")
 def experts():
@@ -89,8 +111,11 @@ def experts():
         users = session.scalars(
             select(User).where(User.role.in_(("expert", "lead"))).order_by(User.name)
         ).all()
+        chosen = request.args.get("user_id", type=int)
+        editing = next((e for e in rows if e.user_id == chosen), None)
         return render_template("console_experts.html", experts=rows, users=users, tax=tickets.taxonomy(),
-                               hhmm=hhmm, days=DAY_NAMES)
+                               hhmm=hhmm, days=DAY_NAMES, chosen_user=chosen, editing=editing,
+                               values=form_values(editing))
 
 
 @bp.post("/")
@@ -104,7 +129,10 @@ def save():
                 session, user=user, phone=form.get("phone", ""), subjects=form.getlist("subjects"),
                 grade_bands=form.getlist("grade_bands"), languages=form.getlist("languages"),
                 capacity=int(form.get("capacity") or 5), start=form.get("start", "09:00"),
-                end=form.get("end", "17:00"), days=form.getlist("days") or range(6),
+                # The form says it sent the days (so none ticked means none); an older form falls back.
+                end=form.get("end", "17:00"), days=form.getlist("days") if form.get("days_sent") else
+                form.getlist("days") or range(6),
+                timezone=form.get("timezone") or NEW_PROFILE["timezone"],
                 is_lead=bool(form.get("is_lead")), channel=form.get("channel", "whatsapp"),
                 active=form.get("active", "1") == "1")
             flash(f"Saved expert profile for {expert.name}.")
