@@ -376,8 +376,10 @@ def _never_connected(exc: Exception) -> bool:
 
 # --- media (voice notes and pictures teachers send) ------------------------------------------------
 
-MEDIA_HOST = "api.twilio.com"          # Twilio's media URLs live here; nothing else is fetched (no open proxy)
-MEDIA_MAX_BYTES = 16 * 1024 * 1024     # WhatsApp's own limit for media; anything bigger is not a teacher's note
+# Twilio's media URLs live on this host; nothing else is fetched (no open proxy).
+MEDIA_HOST = "api.twilio.com"
+# WhatsApp's own limit for media; anything bigger is not a teacher's note.
+MEDIA_MAX_BYTES = 16 * 1024 * 1024
 MEDIA_CHUNK = 64 * 1024
 
 
@@ -410,7 +412,8 @@ def fetch_media(url: str, *, account_sid: str, auth_token: str, api_base_url: st
     """
     if not media_url_allowed(url, api_base_url):
         raise MediaError("not a Twilio media URL", 400)
-    http = BaseUrlHttpClient(api_base_url, timeout=timeout) if api_base_url else TwilioHttpClient(timeout=timeout)
+    http = (BaseUrlHttpClient(api_base_url, timeout=timeout) if api_base_url
+            else TwilioHttpClient(timeout=timeout))
     if api_base_url:
         parts = urlsplit(url)
         url = urlunsplit((http._scheme, http._netloc, parts.path, parts.query, ""))

@@ -42,7 +42,8 @@ def create(session: Session, *, expert: Expert | None, author: str, title: str, 
         raise CannedError("Only a lead can share a canned answer with everyone.")
     if not shared and expert is None:
         raise CannedError("Only an expert can keep their own canned answers; share it instead.")
-    row = CannedAnswer(owner_id=None if shared else expert.id, title=title, body=body, created_by=author[:120])
+    row = CannedAnswer(owner_id=None if shared else expert.id, title=title, body=body,
+                       created_by=author[:120])
     session.add(row)
     session.flush()
     return row

@@ -57,4 +57,5 @@ def find(items: list[MediaItem], inbound_id: int, index: int) -> MediaItem | Non
 
 def without_media_lines(question: str) -> str:
     """The question without the "[voice note: https://...]" lines (shown as players on the page)."""
-    return "\n".join(line for line in (question or "").splitlines() if not MEDIA_LINE.match(line.strip())).strip()
+    lines = (question or "").splitlines()
+    return "\n".join(line for line in lines if not MEDIA_LINE.match(line.strip())).strip()

@@ -256,9 +256,9 @@ def canned_create():
     try:
         with _rt().db.session_scope() as session:
             expert = _expert(session)
-            row = canned.create(session, expert=expert, author=g.user.name, title=request.form.get("title", ""),
-                                body=request.form.get("body", ""), shared=request.form.get("shared") == "1",
-                                is_lead=_is_lead(expert))
+            row = canned.create(session, expert=expert, author=g.user.name,
+                                title=request.form.get("title", ""), body=request.form.get("body", ""),
+                                shared=request.form.get("shared") == "1", is_lead=_is_lead(expert))
             flash(f"Saved “{row.title}”" + (" for everyone." if row.owner_id is None else " for you."))
     except canned.CannedError as exc:
         flash(str(exc))

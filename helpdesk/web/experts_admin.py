@@ -87,9 +87,9 @@ def _rt():
 
 
 # What the form shows for a user without a profile yet (save_expert's defaults).
-NEW_PROFILE = dict(phone="", channel="whatsapp", subjects=[], grade_bands=[], languages=["en", "ur"], capacity=5,
-                   start="09:00", end="17:00", days=[0, 1, 2, 3, 4, 5], timezone="Asia/Karachi", is_lead=False,
-                   active=True)
+NEW_PROFILE = dict(phone="", channel="whatsapp", subjects=[], grade_bands=[], languages=["en", "ur"],
+                   capacity=5, start="09:00", end="17:00", days=[0, 1, 2, 3, 4, 5], timezone="Asia/Karachi",
+                   is_lead=False, active=True)
 
 
 def form_values(expert: Expert | None) -> dict:
@@ -98,7 +98,8 @@ def form_values(expert: Expert | None) -> dict:
         return dict(NEW_PROFILE)
     return dict(phone=expert.phone, channel=expert.channel, subjects=list(expert.subjects or []),
                 grade_bands=list(expert.grade_bands or []), languages=list(expert.languages or []),
-                capacity=expert.capacity, start=hhmm(expert.work_start_minute), end=hhmm(expert.work_end_minute),
+                capacity=expert.capacity, start=hhmm(expert.work_start_minute),
+                end=hhmm(expert.work_end_minute),
                 days=list(expert.work_days or []), timezone=expert.timezone, is_lead=expert.is_lead,
                 active=expert.active)
 

@@ -20,9 +20,11 @@ PICTURE = b"\x89PNG\r\n\x1a\nnot-really-a-png"
 
 def ticket_with_media(rt, twilio_api, urls=None):
     """A maths ticket whose teacher sent a voice note and a picture with the question."""
-    urls = urls or [(twilio_api.add_media("MM" + "1" * 32, "ME" + "1" * 32, VOICE, "audio/ogg"), "audio/ogg"),
-                    (twilio_api.add_media("MM" + "1" * 32, "ME" + "2" * 32, PICTURE, "image/png"), "image/png")]
-    ticket_id = open_ticket_for(rt, TEACHER, "Please listen, my class is noisy\n[voice note: %s]" % urls[0][0],
+    message = "MM" + "1" * 32
+    urls = urls or [(twilio_api.add_media(message, "ME" + "1" * 32, VOICE, "audio/ogg"), "audio/ogg"),
+                    (twilio_api.add_media(message, "ME" + "2" * 32, PICTURE, "image/png"), "image/png")]
+    question = "Please listen, my class is noisy\n[voice note: %s]" % urls[0][0]
+    ticket_id = open_ticket_for(rt, TEACHER, question,
                                 subjects="maths")
     with rt.db.session_scope() as session:
         ticket = session.get(Ticket, ticket_id)

@@ -44,7 +44,8 @@ def test_updating_an_expert_keeps_the_rest_of_their_profile(client, rt, make_use
         row = session.scalars(select(Expert)).one()
         assert row.capacity == 3
         assert (row.subjects, row.grade_bands, row.languages) == (["maths", "science"], ["primary"], ["ur"])
-        assert (row.work_start_minute, row.work_end_minute, row.work_days) == (14 * 60, 20 * 60 + 30, [0, 2, 4])
+        hours = (row.work_start_minute, row.work_end_minute, row.work_days)
+        assert hours == (14 * 60, 20 * 60 + 30, [0, 2, 4])
         assert (row.timezone, row.phone, row.channel, row.active) == ("Asia/Dubai", PHONE, "sms", True)
 
 
@@ -57,5 +58,6 @@ def test_a_bad_time_zone_is_named_not_a_500(client, rt, make_user, twilio_api):
     page = client.get("/admin/experts/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/admin/experts/", follow_redirects=True, data={
-        "csrf_token": token, "user_id": user_id, "phone": PHONE, "subjects": "maths", "timezone": "Mars/Base"})
+        "csrf_token": token, "user_id": user_id, "phone": PHONE, "subjects": "maths",
+        "timezone": "Mars/Base"})
     assert response.status_code == 200 and "unknown time zone" in response.get_data(as_text=True)

@@ -66,7 +66,8 @@ def test_a_double_submit_makes_one_proposal(client, rt, twilio_api):
                         follow_redirects=True).get_data(as_text=True)
     assert "sent to a lead" in other
     with rt.db.session_scope() as session:
-        answers = [p.data["answer"]["en"] for p in session.scalars(select(FaqProposal).order_by(FaqProposal.id))]
+        rows = session.scalars(select(FaqProposal).order_by(FaqProposal.id))
+        answers = [p.data["answer"]["en"] for p in rows]
     assert answers == ["Make a paper clock.", "Use a real clock."]
 
 
