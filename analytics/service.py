@@ -134,8 +134,12 @@ def needs_rows(page: Page) -> list[dict]:
     return rows
 
 
-def to_csv(page: Page) -> str:
+def to_csv(page: Page, *, bom: bool = False) -> str:
+    """The needs table as CSV; `bom` starts it with U+FEFF, without which Excel reads UTF-8 Urdu as mojibake
+    (the download has it; the CLI's stdout, which is piped into other tools, does not)."""
     buffer = io.StringIO()
+    if bom:
+        buffer.write("\ufeff")
     writer = csv.DictWriter(buffer, fieldnames=NEEDS_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(needs_rows(page))
@@ -175,11 +179,16 @@ def to_json(page: Page) -> str:
 
 # --- HTML (inline SVG and CSS bars: the console has no JavaScript and the network is closed) -------------
 
-def chart_data(page: Page) -> dict:
-    """Numbers the templates draw: bar lengths are fractions of the largest published value."""
+def chart_data(page: Page, *, today: date | None = None) -> dict:
+    """Numbers the templates draw: bar lengths are fractions of the largest published value.
+
+    A week still running on `today` (the helpdesk's local date) is marked partial, so that its short bar is
+    not read as a collapse in demand."""
     tax = load_taxonomy()
+    today = today or date.today()
     weeks = [{"label": c.period, "questions": None if c.suppressed else c.questions,
-              "teachers": None if c.suppressed else c.teachers} for c in page.weekly]
+              "teachers": None if c.suppressed else c.teachers,
+              "partial": date.fromisoformat(c.period) + timedelta(days=6) >= today} for c in page.weekly]
     week_max = max([w["questions"] or 0 for w in weeks] or [0]) or 1
     need_max = max([n.score for n in page.needs] or [0]) or 1
     heat_areas = sorted({c.key[1] for c in page.heatmap}, key=lambda a: (a == "", a))
@@ -203,8 +212,17 @@ def chart_data(page: Page) -> dict:
     return {
         "weeks": weeks, "week_max": week_max, "need_max": need_max,
         "heat_areas": [(a, tax.label("area", a)) for a in heat_areas], "heat_rows": heat_rows,
-        "gap_max": gap_max, "label": tax.label,
+        "gap_max": gap_max, "heat_max": heat_max, "label": tax.label, "weekly_chart": weekly_chart(weeks, page.k),
     }
+
+
+def weekly_chart(weeks: list[dict], k: int) -> dict:
+    """The weekly bars as plain JSON for the console's Chart.js (static/planner_charts.js draws it).
+
+    Suppressed weeks are null (no bar, "<k" in the tooltip): the chart never shows a number the table hides."""
+    return {"labels": [w["label"] for w in weeks], "questions": [w["questions"] for w in weeks],
+            "teachers": [w["teachers"] for w in weeks], "partial": [w["partial"] for w in weeks],
+            "suppressed": [w["questions"] is None for w in weeks], "k": k}
 
 
 def render_html(page: Page, *, standalone: bool = True) -> str:

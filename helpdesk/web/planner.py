@@ -104,7 +104,8 @@ def dashboard():
     tax = load_taxonomy()
     options = {"districts": districts, "levels": ("ece", "primary", "middle", "high", "higher-secondary"),
                "subjects": [(s.slug, s.en) for s in tax.subjects]}
-    html = render_template("planner_dashboard.html", page=page, charts=service.chart_data(page),
+    charts = service.chart_data(page, today=today(current_app.extensions["helpdesk"].settings))
+    html = render_template("planner_dashboard.html", page=page, charts=charts,
                            options=options, granularity=granularity, query=query, period_error=error)
     return html, 400 if error else 200
 
@@ -115,7 +116,7 @@ def export_csv():
     page, *_, error = _request_page()
     if error:
         return _export_error(error)
-    return Response(service.to_csv(page), mimetype="text/csv",
+    return Response(service.to_csv(page, bom=True), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(page, "csv")}"'})
 
 

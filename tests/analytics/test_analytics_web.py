@@ -48,7 +48,9 @@ def test_exports_follow_the_filters_and_hold_no_identifiers(client, seeded, make
     start, end = (TODAY - timedelta(days=27)).isoformat(), TODAY.isoformat()
     response = client.get(f"/planner/needs.csv?from={start}&to={end}&district=Lahore")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff"), "a UTF-8 BOM, so that Excel shows Urdu"
+    rows = list(csv.DictReader(io.StringIO(body[1:])))
     assert rows and {r["scope"] for r in rows} <= {"overall", "Lahore"}
     assert all(int(r["teachers"]) >= seeded.settings.report_min_teachers for r in rows)
     with seeded.db.session_scope() as session:
@@ -90,8 +92,9 @@ def test_browser_planner_opens_the_dashboard_and_downloads_the_csv(seeded, live_
         page.click("#export-csv")
     download = info.value
     assert download.suggested_filename.startswith("cpd-needs-") and download.suggested_filename.endswith(".csv")
-    text = open(download.path(), encoding="utf-8").read()
-    header, first = text.splitlines()[:2]
+    raw = open(download.path(), "rb").read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the UTF-8 BOM Excel needs to read Urdu
+    header, first = raw.decode("utf-8-sig").splitlines()[:2]
     assert header.startswith("scope,rank,area") and first.startswith("overall,1,")
 
 
