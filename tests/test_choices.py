@@ -317,25 +317,10 @@ def test_the_payload_decides_whatever_words_the_body_carries(templated, client, 
 # --------------------------------------------------------------------------- CPD and experts
 
 def _pushed_whatsapp_lesson(rt, phone: str):
-    from helpdesk.cpd import subscriptions as cpd
-    from helpdesk.models import LessonDelivery
-    from workers.cpd_jobs import push_due_lessons
+    from support.lessons import pushed_lesson
 
-    now = utcnow()
-    with rt.db.session_scope() as session:
-        hour_ago = now - timedelta(hours=1)
-        teacher = Teacher(phone=phone, channel="whatsapp", welcomed_at=now - timedelta(days=5),
-                          last_inbound_at=hour_ago, last_whatsapp_inbound_at=hour_ago)
-        session.add(teacher)
-        session.flush()
-        cpd.subscribe(session, rt, teacher, now=now - timedelta(days=3))
-        cpd.subscription_of(session, teacher).next_lesson_at = now - timedelta(minutes=1)
-        teacher_id = teacher.id
-    push_due_lessons(now.isoformat())
-    rt.jobs.drain()
-    with rt.db.session_scope() as session:
-        delivery = session.scalars(select(LessonDelivery).where(LessonDelivery.teacher_id == teacher_id)).one()
-        return teacher_id, cpd.lesson_by_id(rt, delivery.lesson_id)
+    hour_ago = utcnow() - timedelta(hours=1)
+    return pushed_lesson(rt, phone, channel="whatsapp", last_inbound_at=hour_ago, last_whatsapp_inbound_at=hour_ago)
 
 
 def _lesson_credited(rt, teacher_id: int) -> bool:

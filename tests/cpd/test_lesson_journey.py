@@ -15,8 +15,8 @@ from helpdesk.models import (
     Certificate, CpdCredit, LessonDelivery, OutboundMessage, ReflectionReply, Subscription, Teacher, utcnow,
 )
 from knowledge_base.lessons import CHECK_LANGS, LEVELS, LessonError, load_lessons
+from support.lessons import pushed_lesson
 from support.teachers import Phone
-from workers.cpd_jobs import push_due_lessons
 
 # --- the loader ---------------------------------------------------------------------------------------------
 
@@ -207,23 +207,6 @@ def test_numbered_lists_choices_from_one():
 
 
 # --- the check from the teacher's phone ---------------------------------------------------------------------
-
-def pushed_lesson(rt, phone: str, **fields):
-    """A subscribed SMS teacher who has just been pushed a lesson; returns (teacher id, the lesson)."""
-    now = utcnow()
-    with rt.db.session_scope() as session:
-        teacher = Teacher(phone=phone, welcomed_at=now - timedelta(days=5), **fields)
-        session.add(teacher)
-        session.flush()
-        cpd.subscribe(session, rt, teacher, now=now - timedelta(days=3))
-        cpd.subscription_of(session, teacher).next_lesson_at = now - timedelta(minutes=1)
-        teacher_id = teacher.id
-    push_due_lessons(now.isoformat())
-    rt.jobs.drain()
-    with rt.db.session_scope() as session:
-        delivery = session.scalars(select(LessonDelivery).where(LessonDelivery.teacher_id == teacher_id)).one()
-        return teacher_id, cpd.lesson_by_id(rt, delivery.lesson_id)
-
 
 def conversation(client, rt, twilio_api, phone):
     sent = []
