@@ -93,6 +93,19 @@ def confidence(decision: str | None, reason: str | None, score: float) -> str:
     return "medium" if score >= MEDIUM_CONFIDENCE else "low"
 
 
+RELEVANCE_WORDS = {"high": "good match", "medium": "fair match", "low": "weak match"}
+
+
+def relevance(score: float, chosen: bool = False) -> str:
+    """How well an FAQ fits a search, in a word: 'good match' for the matcher's own answer or a high score.
+    The same scale as the matcher note, so the knowledge-base card and the FAQ picker agree with it."""
+    return RELEVANCE_WORDS["high" if chosen else confidence(None, None, score)]
+
+
+def is_good(word: str) -> bool:
+    return word == RELEVANCE_WORDS["high"]
+
+
 def matcher_note(match_info: dict | None, question_of) -> MatcherNote | None:
     """From a ticket's match snapshot; `question_of(faq_id)` gives the FAQ's first question (or None)."""
     if not match_info:

@@ -96,7 +96,8 @@ def propose_entry(session: Session, rt, *, proposed_by: str, question: str, answ
     questions = [question.strip()]
     existing = rt.knowledge.view().entry(faq_id) if faq_id else None
     if faq_id and existing is None:
-        raise ProposalError(f"There is no FAQ {faq_id} to improve.")
+        raise ProposalError(f"There is no FAQ “{faq_id}” to improve: pick one from the list, or leave "
+                              "“Improves FAQ” empty to propose a new FAQ.")
     if existing is not None:
         questions = list(existing.questions) + [q for q in questions if q and q not in existing.questions]
     data["questions"] = [q for q in questions if q]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, make_response, redirect,
                    render_template, request, url_for)
@@ -239,6 +240,13 @@ def _back(target: str | None) -> str:
     return target if target and target.startswith("/console/") else url_for("console.all_tickets")
 
 
+@bp.get("/shortcuts")
+@login_required(*TICKET_ROLES)
+def shortcuts():
+    """The keyboard shortcuts as a page: where the help link leads without a script."""
+    return render_template("console_shortcuts.html")
+
+
 # --- canned answers -----------------------------------------------------------------------------
 
 @bp.get("/canned")
@@ -301,7 +309,7 @@ def ticket_page(ticket_id: int):
         return render_template(
             "console_ticket.html", ticket=ticket, expert=expert, may_act=_may_act(ticket, expert),
             may_mark_false_alarm=_is_lead(expert), is_lead=_is_lead(expert),
-            query=query, results=results, tax=tickets.taxonomy(), label=tickets.label,
+            query=query, results=results, good_match=_has_good_match(results), tax=tickets.taxonomy(), label=tickets.label,
             proposals=proposals, nearest=view.entry(ticket.nearest_faq_id) if ticket.nearest_faq_id else None,
             proposal_area=_proposal_area(view, ticket),
             chosen_faq=chosen_faq, unknown_faq=use if use and chosen_faq is None else None,
@@ -367,13 +375,45 @@ def _first_question(view, faq_id: str) -> str | None:
     return entry.questions[0] if entry is not None and entry.questions else None
 
 
-def _kb_search(view, text: str) -> list:
-    """Up to five FAQs nearest to the text, to reuse an answer (the matcher's own candidates)."""
+@dataclass(frozen=True)
+class SearchHit:
+    entry: object       # the FaqEntry
+    relevance: str      # "good match" | "fair match" | "weak match" (console_format.relevance)
+
+
+def _kb_search(view, text: str) -> list[SearchHit]:
+    """Up to five FAQs nearest to the text, to reuse an answer (the matcher's own candidates), each with how
+    well it fits. Typing an FAQ's id finds that FAQ first."""
     result = view.match(text)
-    ids = [c.faq_id for c in result.candidates][:5]
+    scores = {c.faq_id: c.score for c in result.candidates}
+    ids = list(scores)[:5]
     if result.faq_id and result.faq_id not in ids:
         ids.insert(0, result.faq_id)
-    return [entry for entry in (view.entry(faq_id) for faq_id in ids) if entry is not None]
+    hits = [SearchHit(entry, console_format.relevance(scores.get(entry.id, 0.0),
+                                                      chosen=entry.id == result.faq_id))
+            for entry in (view.entry(faq_id) for faq_id in ids) if entry is not None]
+    exact = view.entry(text.strip())
+    if exact is not None:
+        hits = [SearchHit(exact, "this FAQ's id")] + [h for h in hits if h.entry.id != exact.id]
+    return hits
+
+
+def _has_good_match(hits: list[SearchHit]) -> bool:
+    return any(console_format.is_good(h.relevance) or h.relevance == "this FAQ's id" for h in hits)
+
+
+SEARCH_MAX_CHARS = 300  # a search box, not a document: longer text is cut, never refused
+
+
+@bp.get("/faq/search.json")
+@login_required(*TICKET_ROLES)
+def faq_search():
+    """For the FAQ picker on the ticket page: the same knowledge-base search as the page's own card."""
+    query = (request.args.get("q") or "").strip()[:SEARCH_MAX_CHARS]
+    hits = _kb_search(_rt().knowledge.view(), query) if query else []
+    return jsonify(query=query, good_match=_has_good_match(hits),
+                   results=[{"id": h.entry.id, "title": h.entry.questions[0] if h.entry.questions else h.entry.id,
+                             "relevance": h.relevance} for h in hits])
 
 
 def _act(ticket_id: int, action, then: str | None = None) -> Response:
@@ -522,7 +562,7 @@ def propose(ticket_id: int):
             answer_en=form.get("answer_en", ""), answer_ur=form.get("answer_ur", ""),
             area=form.get("area", ""), subject=form.get("subject") or None,
             grade_bands=[form["grade_band"]] if form.get("grade_band") else None,
-            faq_id=form.get("improve_faq_id") or None, ticket=ticket)
+            faq_id=(form.get("improve_faq_id") or "").strip() or None, ticket=ticket)
         if proposal.id in earlier:
             return f"FAQ proposal {proposal.faq_id} was already sent with this text; nothing new was made."
         return f"FAQ proposal {proposal.faq_id} sent to a lead for review."

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from analytics import service, store
 from analytics.reports import Filters, Period
@@ -24,8 +24,19 @@ EARLIEST_DAY = date(2020, 1, 1)
 LATEST_AHEAD_DAYS = 366
 
 
-class PeriodError(ValueError):
-    """A period a planner cannot have: shown on the page, in words."""
+QUERY_KEYS = ("from", "to", "district", "level", "subject", "by")
+LEVELS = ("ece", "primary", "middle", "high", "higher-secondary")
+GRANULARITIES = ("week", "month")
+
+
+class QueryError(ValueError):
+    """A period or filter a planner cannot have: answered with status 400, in words, naming the field. A page
+    shows the default instead (`fallback` says which); an export answers with the message alone."""
+
+    def __init__(self, message: str, field: str, fallback: str = "Showing the last four weeks instead."):
+        super().__init__(message)
+        self.field = field
+        self.fallback = fallback
 
 
 def register(app) -> None:
@@ -41,7 +52,7 @@ def _day(name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise PeriodError(f"'{name}' must be a date written YYYY-MM-DD, e.g. 2026-03-01.") from None
+        raise QueryError(f"'{name}' must be a date written YYYY-MM-DD, e.g. 2026-03-01.", name) from None
 
 
 def today(settings) -> date:
@@ -54,43 +65,65 @@ def requested_period(settings) -> Period:
     """The period asked for in the query string (default: the four weeks ending today), checked."""
     start, end = _day("from"), _day("to")
     latest = today(settings) + timedelta(days=LATEST_AHEAD_DAYS)
-    for day in (start, end):
+    for name, day in (("from", start), ("to", end)):
         if day is not None and not EARLIEST_DAY <= day <= latest:
-            raise PeriodError(f"Dates must lie between {EARLIEST_DAY.isoformat()} and {latest.isoformat()}.")
+            raise QueryError(f"Dates must lie between {EARLIEST_DAY.isoformat()} and {latest.isoformat()}.", name)
     default = service.default_period(end or today(settings))
     period = Period(start or default.start, end or default.end)
     if period.end < period.start:
-        raise PeriodError("'From' is after 'to': choose a start date on or before the end date.")
+        raise QueryError("'From' is after 'to': choose a start date on or before the end date.", "from")
     if period.days > MAX_DAYS:
-        raise PeriodError(f"A report covers at most {MAX_DAYS} days; choose a shorter period.")
+        raise QueryError(f"A report covers at most {MAX_DAYS} days; choose a shorter period.", "from")
     return period
 
 
+def requested_filters(districts: list[str]) -> tuple[Filters, str]:
+    """(filters, granularity) from the query string, each checked against what the menus offer."""
+    args = request.args
+    for key in args:
+        if key not in QUERY_KEYS:
+            raise QueryError(f"There is no filter '{key}': use {', '.join(QUERY_KEYS)}.", key,
+                             "Showing the report without it.")
+    subjects = {s.slug for s in load_taxonomy().subjects}
+    choices = {"district": districts, "level": LEVELS, "subject": subjects, "by": GRANULARITIES}
+    for key, allowed in choices.items():
+        value = args.get(key) or ""
+        if value and value not in allowed:
+            shown = ", ".join(sorted(allowed)) if key != "district" else "one from the list"
+            raise QueryError(f"'{key}' cannot be '{value[:40]}': choose {shown}.", key,
+                             "Showing every value of it instead.")
+    filters = Filters(district=args.get("district") or None, school_level=args.get("level") or None,
+                      subject=args.get("subject") or None)
+    return filters, args.get("by") or "week"
+
+
 def _request_page():
-    """(page, granularity, query, districts, error). A bad period shows the default one, with the error."""
+    """(page, granularity, query, districts, error). A bad period or filter shows the default, with the error."""
     rt = current_app.extensions["helpdesk"]
     error = None
     try:
         period = requested_period(rt.settings)
-    except PeriodError as exc:
-        error = str(exc)
+    except QueryError as exc:
+        error = exc
         period = service.default_period(today(rt.settings))
-    filters = Filters(district=request.args.get("district") or None,
-                      school_level=request.args.get("level") or None,
-                      subject=request.args.get("subject") or None)
-    granularity = request.args.get("by") if request.args.get("by") in ("week", "month") else "week"
     with rt.db.session_scope() as session:
+        districts = store.option_values(session, "district")
+        try:
+            filters, granularity = requested_filters(districts)
+        except QueryError as exc:
+            error = error or exc
+            filters, granularity = Filters(), "week"
         page = service.build_page(session, period=period, filters=filters, k=rt.settings.report_min_teachers,
                                   granularity=granularity)
-        districts = store.option_values(session, "district")
     query = {"from": page.period.start.isoformat(), "to": page.period.end.isoformat(),
              "district": filters.district or "", "level": filters.school_level or "",
              "subject": filters.subject or "", "by": granularity}
     return page, granularity, {k: v for k, v in query.items() if v}, districts, error
 
 
-def _export_error(error: str):
-    return Response(f"Bad request: {error}\n", status=400, mimetype="text/plain")
+def _export_error(error: QueryError) -> Response:
+    """A download's answer to a bad query: short plain text naming the field (a spreadsheet shows it as is)."""
+    return Response(f"Bad request ({error.field}): {error}\n", status=400, mimetype="text/plain")
 
 
 def _filename(page, ext: str) -> str:
@@ -102,11 +135,11 @@ def _filename(page, ext: str) -> str:
 def dashboard():
     page, granularity, query, districts, error = _request_page()
     tax = load_taxonomy()
-    options = {"districts": districts, "levels": ("ece", "primary", "middle", "high", "higher-secondary"),
+    options = {"districts": districts, "levels": LEVELS,
                "subjects": [(s.slug, s.en) for s in tax.subjects]}
     charts = service.chart_data(page, today=today(current_app.extensions["helpdesk"].settings))
     html = render_template("planner_dashboard.html", page=page, charts=charts,
-                           options=options, granularity=granularity, query=query, period_error=error)
+                           options=options, granularity=granularity, query=query, query_error=error)
     return html, 400 if error else 200
 
 
@@ -125,7 +158,7 @@ def export_csv():
 def export_json():
     page, *_, error = _request_page()
     if error:
-        return _export_error(error)
+        return jsonify(error=str(error), field=error.field), 400
     return Response(service.to_json(page), mimetype="application/json")
 
 
@@ -133,6 +166,6 @@ def export_json():
 @login_required("planner")
 def printable():
     page, *_, error = _request_page()
-    if error:
-        return _export_error(error)
+    if error:  # a page: said on a page, with the way back
+        return render_template("planner_bad_request.html", error=error, back=url_for("planner.dashboard")), 400
     return Response(service.render_html(page), mimetype="text/html")

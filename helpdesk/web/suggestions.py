@@ -55,7 +55,7 @@ def planner_view():
     error = None
     try:
         period = planner.requested_period(rt.settings)
-    except planner.PeriodError as exc:
+    except planner.QueryError as exc:
         error = str(exc)
         period = service.default_period(planner.today(rt.settings))
     k = rt.settings.report_min_teachers

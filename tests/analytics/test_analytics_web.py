@@ -62,10 +62,50 @@ def test_exports_follow_the_filters_and_hold_no_identifiers(client, seeded, make
         assert not [k for k in keys if k in body], "no pseudonymous teacher ids either"
 
 
-def test_bad_dates_are_refused(client, seeded, make_user):
+BAD_QUERIES = [  # (query, the field the answer names, words of the message)
+    ("from=2025-03-01&to=2025-02-01", "from", "is after"),
+    ("from=2025-02-30", "from", "YYYY-MM-DD"),
+    ("to=yesterday", "to", "YYYY-MM-DD"),
+    ("from=1999-01-01", "from", "Dates must lie between"),
+    ("district=Atlantis", "district", "cannot be"),
+    ("level=university", "level", "cannot be"),
+    ("subject=astrology", "subject", "cannot be"),
+    ("by=decade", "by", "cannot be"),
+    ("colour=red", "colour", "There is no filter"),
+]
+
+
+@pytest.mark.parametrize("query, field, words", BAD_QUERIES)
+def test_bad_periods_and_filters_are_answered_in_words(client, seeded, make_user, query, field, words):
     login(client, *make_user("planner"))
-    assert client.get("/planner/?from=2025-02-30").status_code == 400
-    assert client.get("/planner/?from=2025-03-01&to=2025-02-01").status_code == 400
+    page = client.get(f"/planner/?{query}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert 'id="query-error"' in html and words in html.replace("&#39;", "'")
+    assert 'id="filters"' in html and 'id="weekly-volume"' in html  # the dashboard, with the default shown
+
+    csv_answer = client.get(f"/planner/needs.csv?{query}")
+    assert csv_answer.status_code == 400 and csv_answer.mimetype == "text/plain"
+    text = csv_answer.get_data(as_text=True)
+    assert text.startswith(f"Bad request ({field}): ") and words in text and len(text) < 300
+
+    json_answer = client.get(f"/planner/report.json?{query}")
+    assert json_answer.status_code == 400
+    assert json_answer.get_json()["field"] == field and words in json_answer.get_json()["error"]
+
+    printable = client.get(f"/planner/report?{query}")
+    html = printable.get_data(as_text=True)
+    assert printable.status_code == 400 and printable.mimetype == "text/html"
+    assert "This report cannot be made" in html and f"<strong>{field}</strong>" in html
+    assert 'href="/planner/"' in html
+
+
+def test_known_filters_are_accepted(client, seeded, make_user):
+    login(client, *make_user("planner"))
+    for query in ("district=Lahore&level=primary&subject=maths&by=month", "by=week", ""):
+        assert client.get(f"/planner/needs.csv?{query}").status_code == 200, query
+    html = client.get("/planner/suggestions?from=2026-03-01&to=2026-02-01")
+    assert html.status_code == 400 and "is after" in html.get_data(as_text=True).replace("&#39;", "'")
 
 
 def test_k_is_a_setting(make_app, sqlite_url, make_user):

@@ -97,3 +97,48 @@ def test_review_shows_the_diff_and_keeps_the_rejection_reason(client, rt, twilio
         assert session.get(FaqProposal, proposal_id).review_note == "Too close to <the> current one"
         events = [(e.kind, e.detail) for e in session.get(Ticket, ticket_id).events]
     assert ("faq rejected", "improve FAQ fractions-intro: Too close to <the> current one") in events
+
+
+def test_the_faq_picker_searches_the_knowledge_base_and_says_how_well_each_fits(client, rt, make_user,
+                                                                               twilio_api):
+    maths = add_expert(rt, MATHS, ["maths"], name="Ayesha")
+    assert client.get("/console/faq/search.json?q=fractions").status_code == 302  # signed in only
+    login(client, *make_user("planner"))
+    assert client.get("/console/faq/search.json?q=fractions").status_code == 403  # experts and leads only
+    login(client, maths["email"], maths["password"])
+
+    good = client.get("/console/faq/search.json?q=how do I introduce fractions").get_json()
+    assert good["good_match"] and good["results"][0]["id"] == "fractions-intro"
+    assert good["results"][0]["relevance"] == "good match"
+    assert good["results"][0]["title"] == rt.knowledge.view().entry("fractions-intro").questions[0]
+    assert {r["relevance"] for r in good["results"]} <= {"good match", "fair match", "weak match"}
+
+    by_id = client.get("/console/faq/search.json?q=plant-experiment").get_json()
+    assert by_id["results"][0] == {"id": "plant-experiment", "relevance": "this FAQ's id",
+                                   "title": rt.knowledge.view().entry("plant-experiment").questions[0]}
+
+    nothing = client.get("/console/faq/search.json?q=" + "zzqx " * 200).get_json()
+    assert not nothing["good_match"] and len(nothing["query"]) <= 300  # a long text is cut, not refused
+    assert client.get("/console/faq/search.json").get_json() == {"query": "", "good_match": False,
+                                                                 "results": []}
+
+
+def test_an_unknown_faq_id_in_the_proposal_is_answered_in_words(client, rt, twilio_api):
+    maths = add_expert(rt, MATHS, ["maths"], name="Ayesha")
+    ticket_id = open_ticket_for(rt, TEACHER, "How do I teach telling the time?", subjects="maths")
+    login(client, maths["email"], maths["password"])
+    html = client.get(f"/console/tickets/{ticket_id}").get_data(as_text=True)
+    assert 'id="improve-faq-id" name="improve_faq_id"' in html  # a plain field that works without the script
+    assert 'data-search-url="/console/faq/search.json"' in html and "faq_picker.js" in html
+    form = {"question": "How do I teach telling the time?", "answer_en": "Make a paper clock.",
+            "area": "numeracy", "csrf_token": csrf(client)}
+    refused = client.post(f"/console/tickets/{ticket_id}/propose", follow_redirects=True,
+                          data={**form, "improve_faq_id": "no-such-faq"})
+    assert refused.status_code == 200
+    assert "There is no FAQ “no-such-faq” to improve" in refused.get_data(as_text=True)
+    accepted = client.post(f"/console/tickets/{ticket_id}/propose", follow_redirects=True,
+                           data={**form, "improve_faq_id": " fractions-intro ", "csrf_token": csrf(client)})
+    assert "sent to a lead for review" in accepted.get_data(as_text=True)
+    with rt.db.session_scope() as session:
+        proposal = session.scalars(select(FaqProposal)).one()
+        assert (proposal.kind, proposal.faq_id) == ("improve", "fractions-intro")
