@@ -1,17 +1,20 @@
-"""Screenshots of the expert console at a desktop (1366 px) and a phone (390 px) width, for anyone to look at.
+"""Screenshots of the expert console and the planner pages at a desktop (1366 px) and a phone (390 px) width,
+for anyone to look at.
 
     python scripts/screenshots.py [--out screenshots/console]
 
 Runs the real app on a throwaway SQLite database with the tests' small knowledge base and the fake Twilio
 server (nothing leaves the machine), seeds a few tickets (English, Urdu, urgent; one answered, with a note),
-and drives Debian's headless Chromium through the pages an expert and a lead use. Writes one PNG per page and
-width, full length, into the output folder.
+adds the planner dashboard's synthetic demo data, and drives Debian's headless Chromium through the pages an
+expert, a lead and a planner use (with the FAQ picker and the keyboard-shortcut help open). Writes one PNG per
+page and width, full length, into the output folder.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +68,41 @@ def seed(rt) -> dict:
         tickets.relay_answer(session, rt, answered, answer="Beans on wet cotton sprout in two or three days.",
                              actor="Bilal Ahmed", expert=session.get(tickets.Expert, people["other"]["id"]))
     rt.jobs.drain()
+    people["planner"] = add_planner(rt)
     return {"people": people, "ids": ids}
+
+
+def add_planner(rt) -> dict:
+    """A planner, and the demo's synthetic interactions so that the planner pages have something to show."""
+    from analytics.demo import seed_if_empty
+    from helpdesk.web.admin import create_user
+
+    seed_if_empty(rt.db, today=date.today())
+    password = "correct horse battery"
+    with rt.db.session_scope() as session:
+        create_user(session, email="planner@example.org", name="Nadia Planner", role="planner",
+                    password=password)
+    return {"email": "planner@example.org", "password": password}
+
+
+def open_picker(page) -> None:
+    """The FAQ picker with its list open and the first FAQ highlighted."""
+    page.wait_for_load_state()
+    field = page.locator("#improve-faq-id")
+    field.scroll_into_view_if_needed()
+    field.type("how do I introduce fractions")
+    page.locator("#faq-picker-list [role=option]").first.wait_for()
+    page.keyboard.press("ArrowDown")
+
+
+def open_shortcut_help(page) -> None:
+    page.wait_for_load_state()
+    page.keyboard.press("?")
+    page.locator("#shortcuts-help").wait_for()
+
+
+STEPS = {"ticket-english": lambda page: page.click("#close"),  # the confirmation step, opened
+         "ticket-faq-picker": open_picker, "shortcut-help": open_shortcut_help}
 
 
 def shoot(browser, base: str, out: Path, width: str, data: dict) -> list[Path]:
@@ -76,11 +113,19 @@ def shoot(browser, base: str, out: Path, width: str, data: dict) -> list[Path]:
                    ("ticket-english", f"/console/tickets/{ids['english']}"),
                    ("ticket-use-faq", f"/console/tickets/{ids['english']}?use=fractions-intro#reply-form"),
                    ("ticket-urdu", f"/console/tickets/{ids['urdu']}"),
-                   ("not-yours", f"/console/tickets/{ids['answered']}")],
+                   ("not-yours", f"/console/tickets/{ids['answered']}"),
+                   ("ticket-faq-picker", f"/console/tickets/{ids['english']}"),
+                   ("shortcut-help", "/console/"), ("shortcuts-page", "/console/shortcuts")],
         "lead": [("all-open", "/console/tickets"), ("urgent", "/console/urgent"),
                  ("filter-bad-value", "/console/tickets?status=lost"),
                  ("ticket-urgent", f"/console/tickets/{ids['urgent']}"),
                  ("ticket-answered", f"/console/tickets/{ids['answered']}")],
+        "planner": [("dashboard", "/planner/"), ("dashboard-by-month", "/planner/?by=month"),
+                    ("dashboard-bad-period", "/planner/?from=2026-03-01&to=2026-02-01"),
+                    ("printable-report", "/planner/report"),
+                    ("report-bad-filter", "/planner/report?district=Atlantis"),
+                    ("suggestions", "/planner/suggestions"), ("cpd", "/cpd"),
+                    ("sessions-and-hubs", "/console/programme"), ("service-figures", "/console/figures")],
     }
     written = []
     for role, views in pages.items():
@@ -89,8 +134,10 @@ def shoot(browser, base: str, out: Path, width: str, data: dict) -> list[Path]:
         log_in(page, base, people[role]["email"], people[role]["password"])
         for name, path in views:
             page.goto(base + path)
-            if name == "ticket-english":
-                page.click("#close")  # the confirmation step, opened
+            if name in STEPS:
+                STEPS[name](page)
+            elif role == "planner":
+                page.wait_for_load_state("networkidle")  # the charts drawn
             target = out / f"{width}-{role}-{name}.png"
             page.screenshot(path=str(target), full_page=True)
             written.append(target)

@@ -53,10 +53,25 @@ def test_main_pages_have_no_serious_accessibility_violations(live_server, sized_
     log_in(page, base, expert["email"], expert["password"])
     problems += checked(page, base + "/console/")
     problems += checked(page, f"{base}/console/tickets/{ticket_id}")
+    problems += checked(page, base + "/console/shortcuts")
+    # The ticket page with its script-made parts open: the FAQ picker's list, then the shortcuts dialog.
+    page.goto(f"{base}/console/tickets/{ticket_id}")
+    page.wait_for_load_state("networkidle")
+    page.locator("#improve-faq-id").type("fractions")
+    page.locator("#faq-picker-list [role=option]").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    problems += [f"FAQ picker open: {v}" for v in serious_violations(page)]
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    page.locator("#shortcuts-help").wait_for()
+    problems += [f"shortcuts help open: {v}" for v in serious_violations(page)]
     page.context.clear_cookies()
     seed_if_empty(rt.db, today=date.today())
     log_in(page, base, *make_user("planner"))
     problems += checked(page, base + "/planner/")
+    problems += checked(page, base + "/planner/?from=2026-03-01&to=2026-02-01")  # the error states
+    problems += checked(page, base + "/planner/report?district=Atlantis")
     page.context.clear_cookies()
     log_in(page, base, *make_user("admin"))
     problems += checked(page, base + "/admin/users")

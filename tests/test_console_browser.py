@@ -2,7 +2,11 @@
 client."""
 from __future__ import annotations
 
+import io
 import re
+import struct
+import wave
+import zlib
 
 import pytest
 from playwright.sync_api import expect
@@ -12,7 +16,7 @@ from conftest import login
 from helpdesk.models import FaqRecord
 from helpdesk.models.tickets import Expert, FaqProposal, Ticket
 from support.browser import log_in
-from support.experts import add_expert, open_ticket_for, sent_to
+from support.experts import add_expert, open_ticket_for, sent_to, ticket_with_media
 
 TEACHER = "+923001234567"
 MATHS_A, MATHS_B, LEAD = "+923110000001", "+923110000002", "+923110000009"
@@ -305,3 +309,214 @@ def test_an_expert_and_a_lead_work_through_the_day(width, live_server, browser, 
     assert ticket_row(rt, newcomer).status == "closed"
     for page in (expert, boss):
         page.context.close()
+
+
+# --- by keyboard; media, canned answers and the FAQ picker (issue 17) -------------------------------
+
+TIME_QUESTION = "How do I teach telling the time on a clock?"
+
+
+def focused(page) -> dict:
+    """What has the focus, and whether its outline can be seen."""
+    return page.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e);
+        return {id: e.id, tag: e.tagName, text: e.textContent.trim(),
+                outlined: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2}; }""")
+
+
+def tab_to(page, element_id: str, limit: int = 80) -> None:
+    """Press Tab until the element has the focus, as someone without a mouse does."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if focused(page)["id"] == element_id:
+            return
+    raise AssertionError(f"#{element_id} is not reachable with Tab")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_expert_finds_answers_and_closes_a_ticket_by_keyboard_alone(width, live_server, browser, rt,
+                                                                      twilio_api):
+    ayesha = add_expert(rt, MATHS_A, ["maths"], name="Ayesha")
+    fractions = open_ticket_for(rt, TEACHER, "Students cannot understand fractions", subjects="maths")
+    clock = open_ticket_for(rt, "+923001234568", TIME_QUESTION, subjects="maths")
+    with rt.db.session_scope() as session:
+        for ticket_id in (fractions, clock):
+            row = session.get(Ticket, ticket_id)
+            row.assignee_id, row.status = ayesha["id"], "assigned"
+    page = new_page(browser, width)
+    log_in(page, live_server.url, ayesha["email"], ayesha["password"])
+    expect(page.locator("h1")).to_have_text("My tickets")
+    page.wait_for_load_state()  # shortcuts.js (deferred) is listening
+
+    # The help: "?" and the visible link open the same list; Escape closes it.
+    page.keyboard.press("?")
+    help_dialog = page.locator("#shortcuts-help")
+    expect(help_dialog).to_be_visible()
+    expect(help_dialog).to_contain_text("Next / previous ticket")
+    assert focused(page)["id"] == "shortcuts-close" and focused(page)["outlined"]
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_be_hidden()
+    page.click("#shortcuts-link")
+    expect(help_dialog).to_be_visible()
+    page.keyboard.press("Enter")  # on its Close button
+    expect(help_dialog).to_be_hidden()
+
+    # j / k move between the tickets; the selection is the focused, outlined link.
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    rows = page.locator("tr.ticket-row")
+    second = rows.nth(1).get_attribute("data-ticket")
+    assert page.locator("tr.ticket-row.selected").get_attribute("data-ticket") == second
+    assert focused(page)["text"] == f"#{second}" and focused(page)["outlined"]
+    page.keyboard.press("k")
+    assert focused(page)["text"] == f"#{rows.nth(0).get_attribute('data-ticket')}"
+    page.keyboard.press("Control+j")  # with a modifier: not a shortcut
+    assert focused(page)["text"] == f"#{rows.nth(0).get_attribute('data-ticket')}"
+
+    # "/" goes to the search (on this list: the Find page's); Esc leaves the field, j and Enter open.
+    page.keyboard.press("/")
+    expect(page.locator("#filters input[name=q]")).to_be_focused()
+    page.keyboard.type("fractions")
+    page.keyboard.press("Enter")
+    expect(page.locator("tr.ticket-row")).to_have_count(1)
+    page.wait_for_load_state()  # the shortcuts are listening
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    expect(page.locator("tr.ticket-row.selected a.ticket-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text(f"#{fractions}")
+    page.wait_for_load_state()
+
+    # The ticket: n for a note, r for the reply; letters typed there stay letters.
+    page.keyboard.press("n")
+    expect(page.locator("#note")).to_be_focused()
+    page.keyboard.type("Asked her about paper; no printer.")
+    tab_to(page, "add-note")
+    assert focused(page)["outlined"]
+    page.keyboard.press("Enter")
+    expect(page.locator("ul.notes")).to_contain_text("no printer")
+    page.wait_for_load_state()
+    page.keyboard.press("r")
+    expect(page.locator("#answer")).to_be_focused()
+    answer = "Fold paper strips: n halves, r quarters? Try 1/2 and 1/4 (j, k)."
+    page.keyboard.type(answer)
+    expect(page.locator("#answer")).to_have_value(answer)
+    expect(page.locator("#answer")).to_be_focused()
+    tab_to(page, "send")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("your answer was sent to the teacher")
+    rt.jobs.drain()
+    assert answer in sent_to(twilio_api, TEACHER)[-1]
+
+    # Close, with its confirmation, by Tab and Enter.
+    tab_to(page, "close")
+    page.keyboard.press("Enter")
+    tab_to(page, "confirm-close")
+    assert ticket_row(rt, fractions).status == "answered"  # opening the question closed nothing
+    page.keyboard.press("Enter")
+    expect(page.locator(".status")).to_have_text("closed")
+    assert ticket_row(rt, fractions).status == "closed"
+    assert fits_the_screen(page)
+    page.context.close()
+
+
+def tiny_png() -> bytes:
+    """A real 2x2 PNG (the browser decodes it: naturalWidth 2)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xff\x80\x00" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def short_wav() -> bytes:
+    """A fifth of a second of silence, as a voice note the browser can load."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\x00\x00" * 1600)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_expert_hears_the_voice_note_answers_from_a_canned_answer_and_picks_an_faq(
+        width, live_server, browser, rt, twilio_api):
+    ayesha = add_expert(rt, MATHS_A, ["maths"], name="Ayesha")
+    message = "MM" + "5" * 32
+    urls = [(twilio_api.add_media(message, "ME" + "5" * 32, short_wav(), "audio/wav"), "audio/wav"),
+            (twilio_api.add_media(message, "ME" + "6" * 32, tiny_png(), "image/png"), "image/png")]
+    ticket_id, _ = ticket_with_media(rt, TEACHER, "My class clock drawing, please look", urls,
+                                     subjects="maths")
+    page = new_page(browser, width)
+    log_in(page, live_server.url, ayesha["email"], ayesha["password"])
+
+    # A canned answer of her own, then the ticket: the picture shown and the voice note loaded, both
+    # through our proxy (the page never names Twilio's host).
+    page.goto(f"{live_server.url}/console/canned")
+    page.fill("#canned-title", "Paper clock")
+    page.fill("#canned-body", "Make a paper clock with the class.")
+    page.click("#save-canned")
+    expect(page.locator(".flash")).to_contain_text("Saved")
+    page.goto(f"{live_server.url}/console/tickets/{ticket_id}")
+    picture = page.locator("img.media-image")
+    picture.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('img.media-image').complete")
+    assert picture.evaluate("e => e.naturalWidth") == 2
+    assert picture.get_attribute("src").startswith(f"/console/tickets/{ticket_id}/media/")
+    voice = page.locator("audio")
+    voice.evaluate("e => { e.preload = 'auto'; e.load(); }")  # preload="none" on the page: fetch it now
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    assert voice.evaluate("e => e.duration") == pytest.approx(0.2, abs=0.05)
+    assert "api.twilio.com" not in page.content()
+    assert len([r for r in twilio_api.requests if "/Media/" in r["path"] and r["auth_ok"]]) >= 2
+
+    # The canned answer fills the reply box; edited, the teacher gets the edited text.
+    page.click("#canned-answers summary")
+    page.click("#canned-answers >> text=Paper clock")
+    box = page.locator("#answer")
+    expect(box).to_have_value("Make a paper clock with the class.")
+    box.fill(box.input_value() + " Move the hands together, hour by hour.")
+    page.click("#send")
+    expect(page.locator(".flash")).to_contain_text("your answer was sent to the teacher")
+    rt.jobs.drain()
+    assert ("\nMake a paper clock with the class. Move the hands together, hour by hour.\n"
+            in sent_to(twilio_api, TEACHER)[-1])
+
+    # The FAQ picker: type, see how well each fits, pick by keyboard; a poor search says so.
+    field = page.locator("#improve-faq-id")
+    field.focus()
+    assert field.get_attribute("role") == "combobox" and field.get_attribute("aria-expanded") == "false"
+    field.type("no such words zzqx")
+    note = page.locator("#faq-picker-note")
+    expect(note).to_contain_text("No good match")
+    field.fill("")
+    field.type("how do I introduce fractions")
+    options = page.locator("#faq-picker-list [role=option]")
+    expect(options.first).to_contain_text("fractions-intro")
+    expect(options.first.locator(".relevance")).to_have_text("good match")
+    expect(note).to_be_hidden()
+    assert field.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    assert field.get_attribute("aria-activedescendant") == options.first.get_attribute("id")
+    assert options.first.get_attribute("aria-selected") == "true"
+    page.keyboard.press("Enter")  # picks; does not send the form
+    expect(field).to_have_value("fractions-intro")
+    expect(page.locator("#faq-picker-list")).to_be_hidden()
+    with rt.db.session_scope() as session:
+        assert session.scalars(select(FaqProposal)).all() == []
+    field.type(" ")  # the list again, then Escape closes it and a second Escape leaves the field
+    expect(page.locator("#faq-picker-list")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#faq-picker-list")).to_be_hidden()
+    expect(field).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(field).not_to_be_focused()
+    page.locator("#propose-form select[name=area]").select_option("numeracy")
+    page.locator("#propose-form button[type=submit]").click()
+    expect(page.locator(".flash")).to_contain_text("sent to a lead for review")
+    with rt.db.session_scope() as session:
+        proposal = session.scalars(select(FaqProposal)).one()
+        assert (proposal.kind, proposal.faq_id) == ("improve", "fractions-intro")
+    assert fits_the_screen(page)
+    page.context.close()

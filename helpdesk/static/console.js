@@ -1,4 +1,5 @@
-/* The console's one script (served from our own static files; the CSP allows nothing else).
+/* Live updates of the ticket lists (our own static file, like shortcuts.js and faq_picker.js: the CSP
+ * allows no other script).
  * Everything works without it; it only tells an expert, on an open ticket list, that new tickets came in
  * and keeps the counts fresh, by asking counts.json every few seconds. */
 (function () {

@@ -34,7 +34,9 @@
     var all = options();
     if (!all.length) { return; }
     active = (index + all.length) % all.length;
-    for (var i = 0; i < all.length; i++) { all[i].setAttribute("aria-selected", i === active ? "true" : "false"); }
+    for (var i = 0; i < all.length; i++) {
+      all[i].setAttribute("aria-selected", i === active ? "true" : "false");
+    }
     input.setAttribute("aria-activedescendant", all[active].id);
     all[active].scrollIntoView({block: "nearest"});
   }
@@ -71,8 +73,9 @@
   function show(data) {
     list.textContent = "";
     data.results.forEach(function (hit, index) { list.appendChild(option(hit, index)); });
-    note.textContent = data.good_match ? "" : (data.results.length ? "No good match: the nearest FAQs are listed."
-                                                                   : "No good match: no FAQ is close.");
+    var count = data.results.length;
+    note.textContent = data.good_match ? "" : (count ? "No good match: the nearest FAQs are listed."
+                                                     : "No good match: no FAQ is close.");
     note.hidden = data.good_match;
     status.textContent = data.results.length + (data.results.length === 1 ? " FAQ" : " FAQs") + " found" +
                          (data.good_match ? "." : ", no good match.");

@@ -67,7 +67,9 @@
   };
 
   document.addEventListener("keydown", function (event) {
-    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) { return; }
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) {
+      return;
+    }
     var here = document.activeElement;
     if (typing(here)) {
       if (event.key === "Escape") { here.blur(); }
@@ -87,5 +89,11 @@
     if (back) { back.focus(); }
   });
 
-  if (window.location.hash === "#filters") { focusField("search"); }
+  // Arrived by "/" from a list without a search box: focus the search once the browser has finished with the
+  // #filters fragment (its scroll to the fragment would otherwise take the focus back).
+  if (window.location.hash === "#filters") {
+    window.addEventListener("load", function () {
+      window.setTimeout(function () { focusField("search"); }, 0);
+    });
+  }
 }());

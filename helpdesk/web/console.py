@@ -309,7 +309,8 @@ def ticket_page(ticket_id: int):
         return render_template(
             "console_ticket.html", ticket=ticket, expert=expert, may_act=_may_act(ticket, expert),
             may_mark_false_alarm=_is_lead(expert), is_lead=_is_lead(expert),
-            query=query, results=results, good_match=_has_good_match(results), tax=tickets.taxonomy(), label=tickets.label,
+            query=query, results=results, good_match=_has_good_match(results), tax=tickets.taxonomy(),
+            label=tickets.label,
             proposals=proposals, nearest=view.entry(ticket.nearest_faq_id) if ticket.nearest_faq_id else None,
             proposal_area=_proposal_area(view, ticket),
             chosen_faq=chosen_faq, unknown_faq=use if use and chosen_faq is None else None,
@@ -412,8 +413,8 @@ def faq_search():
     query = (request.args.get("q") or "").strip()[:SEARCH_MAX_CHARS]
     hits = _kb_search(_rt().knowledge.view(), query) if query else []
     return jsonify(query=query, good_match=_has_good_match(hits),
-                   results=[{"id": h.entry.id, "title": h.entry.questions[0] if h.entry.questions else h.entry.id,
-                             "relevance": h.relevance} for h in hits])
+                   results=[{"id": h.entry.id, "relevance": h.relevance,
+                             "title": h.entry.questions[0] if h.entry.questions else h.entry.id} for h in hits])
 
 
 def _act(ticket_id: int, action, then: str | None = None) -> Response:

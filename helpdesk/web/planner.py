@@ -67,7 +67,8 @@ def requested_period(settings) -> Period:
     latest = today(settings) + timedelta(days=LATEST_AHEAD_DAYS)
     for name, day in (("from", start), ("to", end)):
         if day is not None and not EARLIEST_DAY <= day <= latest:
-            raise QueryError(f"Dates must lie between {EARLIEST_DAY.isoformat()} and {latest.isoformat()}.", name)
+            raise QueryError(f"Dates must lie between {EARLIEST_DAY.isoformat()} and {latest.isoformat()}.",
+                             name)
     default = service.default_period(end or today(settings))
     period = Period(start or default.start, end or default.end)
     if period.end < period.start:
@@ -89,7 +90,7 @@ def requested_filters(districts: list[str]) -> tuple[Filters, str]:
     for key, allowed in choices.items():
         value = args.get(key) or ""
         if value and value not in allowed:
-            shown = ", ".join(sorted(allowed)) if key != "district" else "one from the list"
+            shown = ", ".join(sorted(allowed)) if key != "district" else "a district from the dashboard's menu"
             raise QueryError(f"'{key}' cannot be '{value[:40]}': choose {shown}.", key,
                              "Showing every value of it instead.")
     filters = Filters(district=args.get("district") or None, school_level=args.get("level") or None,
@@ -98,7 +99,7 @@ def requested_filters(districts: list[str]) -> tuple[Filters, str]:
 
 
 def _request_page():
-    """(page, granularity, query, districts, error). A bad period or filter shows the default, with the error."""
+    """(page, granularity, query, districts, error). A bad period or filter: the default, with the error."""
     rt = current_app.extensions["helpdesk"]
     error = None
     try:
@@ -122,7 +123,7 @@ def _request_page():
 
 
 def _export_error(error: QueryError) -> Response:
-    """A download's answer to a bad query: short plain text naming the field (a spreadsheet shows it as is)."""
+    """A download's answer to a bad query: short plain text naming the field."""
     return Response(f"Bad request ({error.field}): {error}\n", status=400, mimetype="text/plain")
 
 
@@ -167,5 +168,6 @@ def export_json():
 def printable():
     page, *_, error = _request_page()
     if error:  # a page: said on a page, with the way back
-        return render_template("planner_bad_request.html", error=error, back=url_for("planner.dashboard")), 400
+        back = url_for("planner.dashboard")
+        return render_template("planner_bad_request.html", error=error, back=back), 400
     return Response(service.render_html(page), mimetype="text/html")

@@ -9,9 +9,9 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, render_template, request
 
-# The console's only script is our own static console.js (no inline script, no third-party resources);
-# inline style attributes draw the planner's bars, hence 'unsafe-inline' for styles only (a style cannot run
-# code or send data off-site under these rules).
+# The console's scripts are our own static files (console.js, shortcuts.js, faq_picker.js, the planner's
+# charts; no inline script, no third-party resources); inline style attributes draw the planner's bars,
+# hence 'unsafe-inline' for styles only (a style cannot run code or send data off-site under these rules).
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
                            "frame-ancestors 'none'")

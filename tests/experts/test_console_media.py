@@ -4,13 +4,11 @@ from Twilio's media host (no open proxy). Both databases."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from conftest import login
 from helpdesk.channels import twilio
-from helpdesk.models import InboundMessage
-from helpdesk.models.tickets import Ticket
-from support.experts import add_expert, open_ticket_for
+from support.experts import add_expert
+from support.experts import ticket_with_media as with_media
 
 TEACHER = "+923001234567"
 MATHS, SCIENCE = "+923110000001", "+923110000003"
@@ -24,13 +22,7 @@ def ticket_with_media(rt, twilio_api, urls=None):
     urls = urls or [(twilio_api.add_media(message, "ME" + "1" * 32, VOICE, "audio/ogg"), "audio/ogg"),
                     (twilio_api.add_media(message, "ME" + "2" * 32, PICTURE, "image/png"), "image/png")]
     question = "Please listen, my class is noisy\n[voice note: %s]" % urls[0][0]
-    ticket_id = open_ticket_for(rt, TEACHER, question,
-                                subjects="maths")
-    with rt.db.session_scope() as session:
-        ticket = session.get(Ticket, ticket_id)
-        inbound = session.get(InboundMessage, ticket.inbound_id)
-        inbound.num_media, inbound.media = len(urls), [{"url": u, "content_type": t} for u, t in urls]
-        return ticket_id, inbound.id
+    return with_media(rt, TEACHER, question, urls, subjects="maths")
 
 
 def test_the_assigned_expert_hears_and_sees_the_teachers_media(client, rt, twilio_api):

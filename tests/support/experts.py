@@ -62,6 +62,20 @@ def open_ticket_for(rt, phone: str, text: str, *, urgent: bool = False, reason: 
     return ticket_id
 
 
+def ticket_with_media(rt, phone: str, question: str, urls: list[tuple[str, str]], **teacher_fields
+                      ) -> tuple[int, int]:
+    """A ticket whose teacher sent media with the question: `urls` are (media URL, content type) as an inbound
+    webhook carries them (the fake Twilio's add_media gives such URLs). Returns (ticket id, inbound id)."""
+    from helpdesk.models import InboundMessage
+    from helpdesk.models.tickets import Ticket
+
+    ticket_id = open_ticket_for(rt, phone, question, **teacher_fields)
+    with rt.db.session_scope() as session:
+        inbound = session.get(InboundMessage, session.get(Ticket, ticket_id).inbound_id)
+        inbound.num_media, inbound.media = len(urls), [{"url": u, "content_type": t} for u, t in urls]
+        return ticket_id, inbound.id
+
+
 def expert_says(rt, phone: str, body: str, channel: str = "sms") -> None:
     """A message from an expert's phone, handled as the dialogue does for experts (contract: expert_for_phone,
     then handle_expert_message), in one transaction; then the sends run."""
