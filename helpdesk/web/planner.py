@@ -90,7 +90,7 @@ def requested_filters(districts: list[str]) -> tuple[Filters, str]:
     for key, allowed in choices.items():
         value = args.get(key) or ""
         if value and value not in allowed:
-            shown = ", ".join(sorted(allowed)) if key != "district" else "a district from the dashboard's menu"
+            shown = "a district from the dashboard's menu" if key == "district" else ", ".join(sorted(allowed))
             raise QueryError(f"'{key}' cannot be '{value[:40]}': choose {shown}.", key,
                              "Showing every value of it instead.")
     filters = Filters(district=args.get("district") or None, school_level=args.get("level") or None,

@@ -45,6 +45,15 @@ def test_the_matcher_note_in_words():
     assert fmt.matcher_note(None, question) is None
 
 
+def test_search_relevance_in_a_word_on_the_matcher_notes_scale():
+    assert fmt.relevance(0.1, chosen=True) == "good match"  # the matcher answered with it: trust that
+    assert fmt.relevance(fmt.HIGH_CONFIDENCE) == "good match"
+    assert fmt.relevance(fmt.HIGH_CONFIDENCE - 0.01) == "fair match"
+    assert fmt.relevance(fmt.MEDIUM_CONFIDENCE) == "fair match"
+    assert fmt.relevance(fmt.MEDIUM_CONFIDENCE - 0.01) == "weak match"
+    assert fmt.is_good("good match") and not fmt.is_good("fair match")
+
+
 def test_the_conversation_is_merged_oldest_first():
     lines = [{"dir": "in", "body": "first", "at": "2026-12-01T10:00:00"},
              {"dir": "out", "body": "auto reply", "at": "2026-12-01T10:00:01"},

@@ -130,6 +130,10 @@ def test_an_unknown_faq_id_in_the_proposal_is_answered_in_words(client, rt, twil
     html = client.get(f"/console/tickets/{ticket_id}").get_data(as_text=True)
     assert 'id="improve-faq-id" name="improve_faq_id"' in html  # a plain field that works without the script
     assert 'data-search-url="/console/faq/search.json"' in html and "faq_picker.js" in html
+    card = client.get(f"/console/tickets/{ticket_id}?q=zzqx+qqq").get_data(as_text=True)  # no script needed
+    assert "No good match for" in card and "good match</span>" not in card
+    card = client.get(f"/console/tickets/{ticket_id}?q=how+do+I+introduce+fractions").get_data(as_text=True)
+    assert "No good match" not in card and '<span class="relevance">good match</span>' in card
     form = {"question": "How do I teach telling the time?", "answer_en": "Make a paper clock.",
             "area": "numeracy", "csrf_token": csrf(client)}
     refused = client.post(f"/console/tickets/{ticket_id}/propose", follow_redirects=True,
