@@ -1,4 +1,5 @@
-"""Planner console: role checks, exports, no identifiers, and a real browser downloading the CSV."""
+"""Planner console: role checks, exports, no identifiers, bad periods and filters answered in words, and a real
+browser filtering and downloading the CSV at desktop and phone widths."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +8,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from analytics.demo import seed_if_empty
@@ -118,24 +120,62 @@ def test_k_is_a_setting(make_app, sqlite_url, make_user):
     assert rows == [rows[0]]  # every cell is below k: the header alone
 
 
-def test_browser_planner_opens_the_dashboard_and_downloads_the_csv(seeded, live_server, page, make_user):
+WIDTHS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_browser_planner_filters_and_downloads_the_csv(width, seeded, live_server, browser, client, make_user):
     email, password = make_user("planner")
+    context = browser.new_context(viewport=WIDTHS[width], accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
     log_in(page, live_server.url, email, password)
     page.wait_for_load_state()
     page.goto(live_server.url + "/planner/")
     assert page.locator("#top-needs table tr").count() > 2
     assert page.locator("#heatmap td").count() > 10
+    login(client, email, password)  # the same planner's downloads, fetched directly to compare
+    unfiltered = client.get("/planner/needs.csv").get_data()
+
+    # Dates typed the wrong way round: said on the page (status 400) above the default view, not a bare error.
+    start, end = TODAY - timedelta(days=60), TODAY - timedelta(days=10)
+    page.fill("input[name=from]", end.isoformat())
+    page.fill("input[name=to]", start.isoformat())
+    with page.expect_response(lambda r: "/planner/?" in r.url) as answer:
+        page.click("#filters button[type=submit]")
+    assert answer.value.status == 400
+    expect(page.locator("#query-error")).to_contain_text("is after")
+    expect(page.locator("#filters")).to_be_visible()
+
+    # Put right, with a district and months: the page, its links and the download all follow the filters.
+    page.fill("input[name=from]", start.isoformat())
+    page.fill("input[name=to]", end.isoformat())
     page.select_option("select[name=district]", "Lahore")
-    page.click("#filters button[type=submit]")
+    page.select_option("select[name=by]", "month")
+    with page.expect_response(lambda r: "/planner/?" in r.url) as answer:
+        page.click("#filters button[type=submit]")
+    assert answer.value.status == 200
     page.wait_for_url(re.compile(r".*district=Lahore.*"))
+    expect(page.locator("#query-error")).to_have_count(0)
+    expect(page.locator("select[name=district]")).to_have_value("Lahore")
+    expect(page.locator("select[name=by]")).to_have_value("month")
+    period_start = page.locator("input[name=from]").input_value()
+    assert period_start.endswith("-01") and period_start <= start.isoformat()  # widened to whole months
+    for link in ("#export-csv", "#export-json", "#print-report"):
+        assert "district=Lahore" in page.locator(link).get_attribute("href"), link
     with page.expect_download() as info:
         page.click("#export-csv")
     download = info.value
-    assert download.suggested_filename.startswith("cpd-needs-") and download.suggested_filename.endswith(".csv")
+    period_end = page.locator("input[name=to]").input_value()
+    assert download.suggested_filename == f"cpd-needs-{period_start}-{period_end}.csv"
     raw = open(download.path(), "rb").read()
     assert raw.startswith(b"\xef\xbb\xbf")  # the UTF-8 BOM Excel needs to read Urdu
-    header, first = raw.decode("utf-8-sig").splitlines()[:2]
-    assert header.startswith("scope,rank,area") and first.startswith("overall,1,")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows and {r["scope"] for r in rows} == {"overall", "Lahore"}
+    query = page.url.split("?", 1)[1]
+    assert raw == client.get(f"/planner/needs.csv?{query}").get_data()  # the page's own filters
+    assert raw != unfiltered
+    context.close()
 
 
 def _make_user(app, role):
