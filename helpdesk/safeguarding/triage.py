@@ -87,11 +87,13 @@ def tokens_of(text: str, spelling: dict[str, str], memo: dict[str, str] | None =
 @dataclass(frozen=True)
 class Pattern:
     words: tuple[str, ...]   # "beat*" is a prefix, "#" any number
+    gap: int | None = None   # words allowed between two of its words; None: the file's max_gap
 
     def matches_at(self, tokens: list[str], start: int, max_gap: int) -> int | None:
         """The index of the last token matched when the phrase starts at `start`, else None."""
         if not _word_matches(self.words[0], tokens[start]):
             return None
+        max_gap = max_gap if self.gap is None else self.gap
         position = start
         for word in self.words[1:]:
             window = tokens[position + 1: position + 2 + max_gap]
@@ -112,7 +114,7 @@ def _word_matches(pattern: str, token: str) -> bool:
     return token == pattern
 
 
-def _pattern(phrase: str, spelling: dict[str, str]) -> Pattern:
+def _pattern(phrase: str, spelling: dict[str, str], gap: int | None = None) -> Pattern:
     words = []
     for raw in str(phrase).split():
         star = raw.endswith("*")
@@ -135,7 +137,7 @@ def _pattern(phrase: str, spelling: dict[str, str]) -> Pattern:
             words.append(token)
     if not words:
         raise ValueError(f"triage.yaml: empty phrase {phrase!r}")
-    return Pattern(tuple(words))
+    return Pattern(tuple(words), gap)
 
 
 # --------------------------------------------------------------------------- rules
@@ -269,13 +271,17 @@ def load_rules(path: Path | str = RULES_PATH) -> Rules:
     spelling = {str(variant): str(target)
                 for target, variants in (data.get("spelling") or {}).items() for variant in variants}
 
-    def patterns(phrases) -> tuple[Pattern, ...]:
-        return tuple(_pattern(p, spelling) for p in phrases or ())
+    def patterns(phrases, gap: int | None = None) -> tuple[Pattern, ...]:
+        return tuple(_pattern(p, spelling, gap) for p in phrases or ())
 
     groups = {name: patterns(phrases) for name, phrases in data["concepts"].items()}
     groups["_not"] = patterns(data.get("negators"))
-    groups |= {f"+{name}": patterns(entry["phrases"]) for name, entry in (data.get("boosters") or {}).items()}
-    groups |= {f"-{name}": patterns(entry["phrases"]) for name, entry in (data.get("dampers") or {}).items()}
+    # A cue may set its own `gap`: "if a" must be those two words, or "slaps him if he breaks a cup" reads
+    # as a hypothetical.
+    groups |= {f"+{name}": patterns(entry["phrases"], entry.get("gap"))
+               for name, entry in (data.get("boosters") or {}).items()}
+    groups |= {f"-{name}": patterns(entry["phrases"], entry.get("gap"))
+               for name, entry in (data.get("dampers") or {}).items()}
     rules = []
     for entry in data["rules"]:
         need = tuple(entry["need"])
