@@ -52,6 +52,10 @@ class Triage:
     category: str | None   # one of CATEGORIES when urgent, else None
     score: float
     rule: str = ""         # which rule decided, for the lead reading the ticket and for tuning
+    # The rules saw an act, and a make-believe cue in its sentence (a game, a school play, a figure of speech)
+    # put it below the threshold: the semantic signal, which reads "shooting" in a game as shooting, may not
+    # overrule that (see combine).
+    pretend: bool = False
 
 
 NOT_URGENT = Triage(False, None, 0.0)
@@ -199,6 +203,7 @@ class Rules:
     rules: tuple[Rule, ...]
     booster_cap: float
     damper_cap: float
+    pretend_cues: frozenset[str] = frozenset()   # dampers marked `pretend: true` in triage.yaml
     folded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # word -> token memo
 
     def assess(self, text: str) -> Triage:
@@ -211,6 +216,7 @@ class Rules:
         found = self.words.find(tokens)
         self._drop_negated(found)
         scored: list[tuple[float, Rule]] = []
+        pretend = False
         for rule in self.rules:
             anchor = self._anchor(rule, found)
             if anchor is None:
@@ -224,11 +230,13 @@ class Rules:
                                             if any(sentences[s] == sentences[anchor]
                                                    for s, _ in found.get(f"-{name}", ()))))
             scored.append((round(rule.weight + boost - damp, 3), rule))
+            pretend = pretend or (rule.weight + boost >= THRESHOLD and any(
+                sentences[s] == sentences[anchor] for name in self.pretend_cues for s, _ in found.get(f"-{name}", ())))
         if not scored:
             return NOT_URGENT
         score, rule = max(scored, key=lambda item: item[0])
         if score < THRESHOLD:
-            return Triage(False, None, score, rule.name)
+            return Triage(False, None, score, rule.name, pretend)
         # Where two categories fit, the definitions say which wins: sexual contact with a child is child
         # abuse, not harassment; a teacher slapped is violence even when a student's father did it.
         overriding = [(s, r) for s, r in scored if s >= THRESHOLD and rule.category in r.over]
@@ -300,6 +308,7 @@ def load_rules(path: Path | str = RULES_PATH) -> Rules:
         dampers={name: float(entry["weight"]) for name, entry in (data.get("dampers") or {}).items()},
         rules=tuple(rules),
         booster_cap=float(data.get("booster_cap", 0.3)), damper_cap=float(data.get("damper_cap", 0.6)),
+        pretend_cues=frozenset(name for name, entry in (data.get("dampers") or {}).items() if entry.get("pretend")),
     )
 
 
@@ -315,7 +324,7 @@ def triage(text: str) -> Triage:
 
 def combine(lexical: Triage, semantic: Triage | None) -> Triage:
     """The grammar's flag stands; the optional semantic signal (helpdesk.safeguarding.semantic) only adds a flag
-    the grammar did not raise."""
-    if lexical.urgent or semantic is None or not semantic.urgent:
+    the grammar did not raise, and not where the grammar read the act as make-believe (Triage.pretend)."""
+    if lexical.urgent or lexical.pretend or semantic is None or not semantic.urgent:
         return lexical
     return semantic
