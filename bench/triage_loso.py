@@ -13,9 +13,10 @@ Read the grammar's column with care: the rules were corrected against dev and th
 score 1.000 there), so only the fourth and fifth sets say how the rules do on wording they were not
 written for, and even those were looked at while the concept rules of this round were written.
 
---grid prints the pooled figures of the probe alone for every L2 and threshold, which is how L2 and
-THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: the highest pooled held-out recall with pooled
-held-out false alarms at or under 0.02. Vectors come from bench/triage_vectors.py (cached in instance/).
+--grid prints the pooled figures of the probe alone and of rules + probe for every L2 and threshold, which is
+how L2 and THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: the highest pooled held-out recall of
+rules + probe, then the fewest false alarms, in the middle of a plateau (both neighbouring thresholds keep
+that recall). Vectors come from bench/triage_vectors.py (cached in instance/).
 """
 from __future__ import annotations
 
@@ -43,7 +44,6 @@ def dev_path() -> Path:
 
 OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")]
 ALL_SETS = [("safeguarding-dev", dev_path())] + [(p.stem, p) for p in OWN]
-MAX_SEMANTIC_FALSE_ALARMS = 0.02   # of the 0.03 target; the grammar has the rest
 
 
 def always_in() -> tuple[list[str], list[bool], list]:
@@ -128,23 +128,38 @@ def main() -> None:
 
 
 def grid(data) -> None:
-    print("L2   threshold   semantic alone: recall / false alarms, pooled over the held-out sets")
-    best = None
-    for l2 in (0.3, 0.5, 1.0, 2.0, 3.0, 5.0):
-        models = [(rows, queries, semantic.SemanticTriage.fitted(vectors, urgent, categories, l2=l2))
-                  for _, rows, queries, vectors, urgent, categories in data]
-        for threshold in np.round(np.arange(0.7, 0.96, 0.025), 3):
-            sums = np.zeros(4)
-            for rows, queries, model in models:
+    """The probe's L2 and threshold, chosen by what the service does: rules and probe combined (the probe adds
+    flags the rules missed, never where they read make-believe), pooled over the held-out sets."""
+    lexical = {name: [triage(r["text"]) for r in rows] for name, rows, *_ in data}
+    thresholds = [float(t) for t in np.round(np.arange(0.7, 0.86, 0.025), 3)]
+    print("L2   threshold   probe alone            rules + probe   (recall / false alarms, pooled)")
+    table = {}
+    for l2 in (0.5, 1.0, 2.0, 3.0, 5.0):
+        models = [(name, rows, queries, semantic.SemanticTriage.fitted(vectors, urgent, categories, l2=l2))
+                  for name, rows, queries, vectors, urgent, categories in data]
+        for threshold in thresholds:
+            alone, both = np.zeros(4), np.zeros(4)
+            for name, rows, queries, model in models:
                 flagged = model.scores(queries) >= threshold
                 y = np.array([bool(r["urgent"]) for r in rows])
-                sums += (flagged[y].sum(), y.sum(), flagged[~y].sum(), (~y).sum())
-            recall, false_alarms = sums[0] / sums[1], sums[2] / sums[3]
-            print(f"{l2:<4} {threshold:<10}  {recall:.3f} / {false_alarms:.3f}")
-            if false_alarms <= MAX_SEMANTIC_FALSE_ALARMS and (best is None or recall > best[0]):
-                best = (recall, false_alarms, l2, threshold)
-    if best:
-        print(f"best: L2 {best[2]}, threshold {best[3]} (recall {best[0]:.3f}, false alarms {best[1]:.3f})")
+                rules = np.array([t.urgent for t in lexical[name]])
+                pretend = np.array([t.pretend for t in lexical[name]])
+                combined = rules | (flagged & ~pretend)
+                alone += (flagged[y].sum(), y.sum(), flagged[~y].sum(), (~y).sum())
+                both += (combined[y].sum(), y.sum(), combined[~y].sum(), (~y).sum())
+            table[l2, threshold] = (both[0] / both[1], both[2] / both[3])
+            print(f"{l2:<4} {threshold:<10}  {alone[0] / alone[1]:.3f} / {alone[2] / alone[3]:.3f}"
+                  f"          {both[0] / both[1]:.3f} / {both[2] / both[3]:.3f}")
+    # The highest combined recall, then the fewest false alarms, from the middle of a plateau: both
+    # neighbouring thresholds at that L2 keep the recall (an edge would not hold on new wording).
+    def plateau(key):
+        l2, threshold = key
+        i = thresholds.index(threshold)
+        return 0 < i < len(thresholds) - 1 and all(table[l2, thresholds[j]][0] >= table[key][0] for j in (i - 1, i + 1))
+    candidates = [key for key in table if plateau(key)]
+    best = max(candidates, key=lambda key: (round(table[key][0], 6), -round(table[key][1], 6), key[0]))
+    print(f"best: L2 {best[0]}, threshold {best[1]} (rules + probe: recall {table[best][0]:.3f}, "
+          f"false alarms {table[best][1]:.3f})")
 
 
 if __name__ == "__main__":
