@@ -155,7 +155,8 @@ def grid(data) -> None:
     def plateau(key):
         l2, threshold = key
         i = thresholds.index(threshold)
-        return 0 < i < len(thresholds) - 1 and all(table[l2, thresholds[j]][0] >= table[key][0] for j in (i - 1, i + 1))
+        return 0 < i < len(thresholds) - 1 and all(table[l2, thresholds[j]][0] >= table[key][0]
+                                                   for j in (i - 1, i + 1))
     candidates = [key for key in table if plateau(key)]
     best = max(candidates, key=lambda key: (round(table[key][0], 6), -round(table[key][1], 6), key[0]))
     print(f"best: L2 {best[0]}, threshold {best[1]} (rules + probe: recall {table[best][0]:.3f}, "

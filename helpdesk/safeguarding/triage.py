@@ -231,7 +231,8 @@ class Rules:
                                                    for s, _ in found.get(f"-{name}", ()))))
             scored.append((round(rule.weight + boost - damp, 3), rule))
             pretend = pretend or (rule.weight + boost >= THRESHOLD and any(
-                sentences[s] == sentences[anchor] for name in self.pretend_cues for s, _ in found.get(f"-{name}", ())))
+                sentences[s] == sentences[anchor]
+                for name in self.pretend_cues for s, _ in found.get(f"-{name}", ())))
         if not scored:
             return NOT_URGENT
         score, rule = max(scored, key=lambda item: item[0])
@@ -308,7 +309,8 @@ def load_rules(path: Path | str = RULES_PATH) -> Rules:
         dampers={name: float(entry["weight"]) for name, entry in (data.get("dampers") or {}).items()},
         rules=tuple(rules),
         booster_cap=float(data.get("booster_cap", 0.3)), damper_cap=float(data.get("damper_cap", 0.6)),
-        pretend_cues=frozenset(name for name, entry in (data.get("dampers") or {}).items() if entry.get("pretend")),
+        pretend_cues=frozenset(name for name, entry in (data.get("dampers") or {}).items()
+                               if entry.get("pretend")),
     )
 
 
@@ -324,7 +326,8 @@ def triage(text: str) -> Triage:
 
 def combine(lexical: Triage, semantic: Triage | None) -> Triage:
     """The grammar's flag stands; the optional semantic signal (helpdesk.safeguarding.semantic) only adds a flag
-    the grammar did not raise, and not where the grammar read the act as make-believe (Triage.pretend)."""
+    the grammar did not raise, and not where the grammar read the act as make-believe (Triage.pretend).
+    """
     if lexical.urgent or lexical.pretend or semantic is None or not semantic.urgent:
         return lexical
     return semantic

@@ -273,7 +273,7 @@ def test_the_semantic_flag_only_adds_what_the_grammar_missed():
     "for the school play a character threatens the king with a knife, where do we get a toy one",
     "cartoon mein villain bachon ko aag laga deta hai, kya yeh bachon ke liye theek hai",
 ])
-def test_violence_in_a_game_a_play_or_a_saying_is_make_believe_and_the_semantic_signal_cannot_overrule_it(pretend):
+def test_violence_in_a_game_a_play_or_a_cartoon_is_make_believe_the_semantic_signal_cannot_overrule(pretend):
     from helpdesk.safeguarding.triage import Triage, combine
 
     found = triage(pretend)
