@@ -28,7 +28,7 @@ from helpdesk.safeguarding.evaluation import evaluate, load_rows, report  # noqa
 from bench.triage_loso import OWN, dev_path  # noqa: E402
 
 DEFAULT_DEV = dev_path()
-OWN_SETS = OWN + [ROOT / "bench" / "triage_heldout5.jsonl"]
+OWN_SETS = OWN
 
 
 def latency_ms(texts: list[str], rounds: int, clock) -> tuple[float, float, float]:

@@ -3,12 +3,16 @@
     python bench/triage_exemplars.py
 
 Exemplars, all written for this project (never an evaluation set: the vectors ship with the package):
-  - our labelled sets bench/triage_heldout{,2,3,4}.jsonl (urgent messages and hard negatives);
-  - bench/triage_exemplars_extra.jsonl, more of our own wordings of both kinds;
+  - our labelled sets bench/triage_heldout{,2,3,4,5}.jsonl (urgent messages and hard negatives; each was
+    measured once, unseen, before it became an exemplar);
+  - bench/triage_exemplars_extra.jsonl and bench/triage_exemplars_concepts.jsonl, more of our own wordings
+    of both kinds (the second one message per concept: an actor and a harm, a sign, a second-hand frame,
+    and lessons, past cases and idioms that share their words);
   - every FAQ question outside the safeguarding topic (knowledge_base/faqs): ordinary, calm teacher
     questions in all four ways of writing, so a plain question has calm neighbours. The safeguarding FAQs
     are left out: several are worded as disclosures ("a student told me life is not worth living").
-bench/triage_heldout5.jsonl is deliberately not an exemplar: it measures the result once.
+The probe (helpdesk.safeguarding.semantic.fit_probe) is fitted here on all of them and its weights ship in
+the same file.
 """
 from __future__ import annotations
 
@@ -22,8 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from helpdesk.safeguarding.evaluation import load_rows  # noqa: E402
 
-OWN_SETS = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4")]
-EXTRA = ROOT / "bench" / "triage_exemplars_extra.jsonl"
+OWN_SETS = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")]
+# Written for the exemplars only (never measured): more wordings of both kinds, and one message per concept
+# (an actor and a harm, a sign, a frame; lessons, past cases, idioms) so the model learns meanings, not sets.
+EXTRAS = [ROOT / "bench" / "triage_exemplars_extra.jsonl", ROOT / "bench" / "triage_exemplars_concepts.jsonl"]
 OUT = ROOT / "helpdesk" / "content" / "triage_exemplars.npz"
 CALM_TOPICS_LEFT_OUT = {"safeguarding"}
 
@@ -38,7 +44,7 @@ def faq_questions() -> list[dict]:
 
 def fixed_exemplars() -> list[dict]:
     """The exemplars that are in every leave-one-set-out fold (bench/triage_loso.py)."""
-    return (load_rows(EXTRA) if EXTRA.exists() else []) + faq_questions()
+    return [row for path in EXTRAS if path.exists() for row in load_rows(path)] + faq_questions()
 
 
 def all_exemplars() -> list[dict]:
@@ -47,15 +53,18 @@ def all_exemplars() -> list[dict]:
 
 def main() -> None:
     from bench.triage_vectors import vectors
+    from helpdesk.safeguarding.semantic import L2, fit_probe
     from knowledge_base.semantic import load_embedder
 
     rows = all_exemplars()
     matrix = vectors([r["text"] for r in rows])
+    urgent = np.array([bool(r["urgent"]) for r in rows])
+    weights, bias = fit_probe(matrix, urgent, L2)
     np.savez_compressed(OUT, vectors=matrix.astype(np.float16), model=np.asarray(load_embedder().name),
-                        urgent=np.array([bool(r["urgent"]) for r in rows]),
-                        categories=np.array([r.get("category") or "" for r in rows]))
-    print(f"{OUT}: {len(rows)} messages ({sum(bool(r['urgent']) for r in rows)} urgent), "
-          f"dimension {matrix.shape[1]}", file=sys.stderr)
+                        urgent=urgent, categories=np.array([r.get("category") or "" for r in rows]),
+                        probe_weights=weights, probe_bias=np.float32(bias), probe_l2=np.float32(L2))
+    print(f"{OUT}: {len(rows)} messages ({int(urgent.sum())} urgent), dimension {matrix.shape[1]}, "
+          f"probe fitted with L2 {L2}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,22 @@
-"""Leave-one-set-out for the safeguarding semantic signal: how it does on a set it never saw.
+"""Leave-one-set-out for the safeguarding triage: how the semantic signal does on a set it never saw.
 
-    python bench/triage_loso.py [--grid]
+    python bench/triage_loso.py [--grid] [--l2 X] [--threshold T]
 
-Sets: safeguarding-dev (read from ../shared, never shipped) and our own bench/triage_heldout{,2,3,4}.jsonl.
-For each set held out, the exemplars are the other OWN sets plus the always-in exemplars (our extra
-messages and the FAQ questions; dev is never an exemplar, as it is never shipped), and the held-out set is
-scored by the grammar, the semantic vote and the two combined. --grid prints the pooled figures for every
-K and threshold, which is how BALANCE, K and THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: the highest
-pooled held-out recall of the semantic vote alone with its pooled held-out false alarms at or under 0.02.
-Vectors come from bench/triage_vectors.py (cached in instance/).
+Sets: safeguarding-dev (read from ../shared, never shipped) and our own bench/triage_heldout{,2,3,4,5}.jsonl.
+For each set held out, the probe (helpdesk.safeguarding.semantic) is fitted on the other OWN sets plus the
+always-in exemplars (bench/triage_exemplars_extra.jsonl, bench/triage_exemplars_concepts.jsonl and the FAQ
+questions; dev is never an exemplar, as it is never shipped), and the held-out set is scored by the
+grammar, the probe and the two combined. Printed: per set, then pooled over the held-out sets per category
+and per language.
+
+Read the grammar's column with care: the rules were corrected against dev and the first three sets (they
+score 1.000 there), so only the fourth and fifth sets say how the rules do on wording they were not
+written for, and even those were looked at while the concept rules of this round were written.
+
+--grid prints the pooled figures of the probe alone and of rules + probe for every L2 and threshold, which is
+how L2 and THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: the highest pooled held-out recall of
+rules + probe, then the fewest false alarms, in the middle of a plateau (both neighbouring thresholds keep
+that recall). Vectors come from bench/triage_vectors.py (cached in instance/).
 """
 from __future__ import annotations
 
@@ -22,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from helpdesk.safeguarding import semantic  # noqa: E402
-from helpdesk.safeguarding.evaluation import evaluate, load_rows  # noqa: E402
-from helpdesk.safeguarding.triage import combine, triage  # noqa: E402
+from helpdesk.safeguarding.evaluation import LANGUAGES, Share, evaluate, load_rows  # noqa: E402
+from helpdesk.safeguarding.triage import CATEGORIES, combine, triage  # noqa: E402
 
 
 def dev_path() -> Path:
@@ -34,7 +42,7 @@ def dev_path() -> Path:
     return ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
 
 
-OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4")]
+OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")]
 ALL_SETS = [("safeguarding-dev", dev_path())] + [(p.stem, p) for p in OWN]
 
 
@@ -47,6 +55,7 @@ def always_in() -> tuple[list[str], list[bool], list]:
 
 
 def folds():
+    """(name, rows, their vectors, exemplar vectors, exemplar urgent, exemplar categories) per held-out set."""
     from bench.triage_vectors import vectors
 
     sets = [(name, load_rows(path)) for name, path in ALL_SETS if path.exists()]
@@ -61,57 +70,97 @@ def folds():
         yield name, rows, embedded[name], train_vectors, urgent, categories
 
 
-MAX_SEMANTIC_FALSE_ALARMS = 0.02   # of the 0.03 target; the grammar has the rest
+def pooled(rows_and_predictions) -> dict:
+    """Recall per category and language, false alarms per language, over every held-out set together."""
+    tables = {"recall": Share(), "false alarms": Share(), "category right": Share()}
+    tables |= {f"recall {c}": Share() for c in CATEGORIES} | {f"recall {lang}": Share() for lang in LANGUAGES}
+    tables |= {f"false alarms {lang}": Share() for lang in LANGUAGES}
+    for rows, predictions in rows_and_predictions:
+        f = evaluate(rows, predictions)
+        for key, share in [("recall", f.recall), ("false alarms", f.false_alarms),
+                           ("category right", f.category_right)] + \
+                [(f"recall {c}", s) for c, s in f.recall_by_category.items()] + \
+                [(f"recall {lang}", s) for lang, s in f.recall_by_language.items()] + \
+                [(f"false alarms {lang}", s) for lang, s in f.false_alarms_by_language.items()]:
+            tables.setdefault(key, Share())
+            tables[key].hit += share.hit
+            tables[key].total += share.total
+    return tables
 
 
-def figures(rows, predictions):
-    f = evaluate(rows, predictions)
-    return f.recall.hit, f.recall.total, f.false_alarms.hit, f.false_alarms.total
-
-
-def category_right(rows, predictions) -> str:
-    return str(evaluate(rows, predictions).category_right)
+def cell(share: Share) -> str:
+    return "-" if share.rate is None else f"{share.rate:.3f}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grid", action="store_true")
-    ap.add_argument("--k", type=int, default=semantic.K)
+    ap.add_argument("--l2", type=float, default=semantic.L2)
     ap.add_argument("--threshold", type=float, default=semantic.THRESHOLD)
     args = ap.parse_args()
     data = list(folds())
-    lexical = {name: [triage(r["text"]) for r in rows] for name, rows, *_ in data}
     if args.grid:
-        print("balance K  threshold   semantic alone: recall / false alarms, pooled over the held-out sets")
-        best = None
-        for balance in (0.0, 0.5, 1.0):
-            for k in (3, 5, 7, 9, 11, 15):
-                for threshold in np.round(np.arange(0.6, 0.96, 0.05), 2):
-                    sums = np.zeros(4)
-                    for name, rows, queries, vectors, urgent, categories in data:
-                        model = semantic.SemanticTriage(vectors, urgent, categories, k=k, threshold=threshold,
-                                                        balance=balance)
-                        sums += figures(rows, model.assess_vectors(queries))
-                    recall, false_alarms = sums[0] / sums[1], sums[2] / sums[3]
-                    print(f"{balance:<7} {k:<2} {threshold:<10}  {recall:.3f} / {false_alarms:.3f}")
-                    if false_alarms <= MAX_SEMANTIC_FALSE_ALARMS and (best is None or recall > best[0]):
-                        best = (recall, false_alarms, balance, k, threshold)
-        if best:
-            print(f"chosen: balance {best[2]}, K {best[3]}, threshold {best[4]} "
-                  f"(recall {best[0]:.3f}, false alarms {best[1]:.3f})")
+        grid(data)
         return
-    print(f"balance={semantic.BALANCE}, K={args.k}, threshold={args.threshold}")
-    print("| held-out set | messages | grammar recall / false alarms | semantic | grammar + semantic |"
-          " semantic category right |")
-    print("|---|---|---|---|---|---|")
+    columns = {"rules": [], "semantic": [], "rules + semantic": []}
+    print(f"probe: L2 {args.l2}, threshold {args.threshold}")
+    print("| held-out set | messages | rules recall / false alarms | semantic | rules + semantic |")
+    print("|---|---|---|---|---|")
     for name, rows, queries, vectors, urgent, categories in data:
-        model = semantic.SemanticTriage(vectors, urgent, categories, k=args.k, threshold=args.threshold)
+        model = semantic.SemanticTriage.fitted(vectors, urgent, categories, l2=args.l2, threshold=args.threshold)
+        lexical = [triage(r["text"]) for r in rows]
         sem = model.assess_vectors(queries)
+        both = [combine(a, b) for a, b in zip(lexical, sem)]
         cells = []
-        for predictions in (lexical[name], sem, [combine(a, b) for a, b in zip(lexical[name], sem)]):
-            hit, total, fa, n = figures(rows, predictions)
-            cells.append(f"{hit / total:.3f} / {fa / n:.3f}")
-        print(f"| {name} | {len(rows)} | " + " | ".join(cells) + f" | {category_right(rows, sem)} |")
+        for column, predictions in zip(columns, (lexical, sem, both)):
+            columns[column].append((rows, predictions))
+            f = evaluate(rows, predictions)
+            cells.append(f"{cell(f.recall)} / {cell(f.false_alarms)}")
+        print(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+    tables = {column: pooled(pairs) for column, pairs in columns.items()}
+    print("\npooled over the held-out sets\n")
+    print("| | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for key in tables["rules"]:
+        if any(t[key].total for t in tables.values()):
+            print(f"| {key} | " + " | ".join(f"{cell(t[key])} ({t[key].hit}/{t[key].total})"
+                                           for t in tables.values()) + " |")
+
+
+def grid(data) -> None:
+    """The probe's L2 and threshold, chosen by what the service does: rules and probe combined (the probe adds
+    flags the rules missed, never where they read make-believe), pooled over the held-out sets."""
+    lexical = {name: [triage(r["text"]) for r in rows] for name, rows, *_ in data}
+    thresholds = [float(t) for t in np.round(np.arange(0.7, 0.86, 0.025), 3)]
+    print("L2   threshold   probe alone            rules + probe   (recall / false alarms, pooled)")
+    table = {}
+    for l2 in (0.5, 1.0, 2.0, 3.0, 5.0):
+        models = [(name, rows, queries, semantic.SemanticTriage.fitted(vectors, urgent, categories, l2=l2))
+                  for name, rows, queries, vectors, urgent, categories in data]
+        for threshold in thresholds:
+            alone, both = np.zeros(4), np.zeros(4)
+            for name, rows, queries, model in models:
+                flagged = model.scores(queries) >= threshold
+                y = np.array([bool(r["urgent"]) for r in rows])
+                rules = np.array([t.urgent for t in lexical[name]])
+                pretend = np.array([t.pretend for t in lexical[name]])
+                combined = rules | (flagged & ~pretend)
+                alone += (flagged[y].sum(), y.sum(), flagged[~y].sum(), (~y).sum())
+                both += (combined[y].sum(), y.sum(), combined[~y].sum(), (~y).sum())
+            table[l2, threshold] = (both[0] / both[1], both[2] / both[3])
+            print(f"{l2:<4} {threshold:<10}  {alone[0] / alone[1]:.3f} / {alone[2] / alone[3]:.3f}"
+                  f"          {both[0] / both[1]:.3f} / {both[2] / both[3]:.3f}")
+    # The highest combined recall, then the fewest false alarms, from the middle of a plateau: both
+    # neighbouring thresholds at that L2 keep the recall (an edge would not hold on new wording).
+    def plateau(key):
+        l2, threshold = key
+        i = thresholds.index(threshold)
+        return 0 < i < len(thresholds) - 1 and all(table[l2, thresholds[j]][0] >= table[key][0]
+                                                   for j in (i - 1, i + 1))
+    candidates = [key for key in table if plateau(key)]
+    best = max(candidates, key=lambda key: (round(table[key][0], 6), -round(table[key][1], 6), key[0]))
+    print(f"best: L2 {best[0]}, threshold {best[1]} (rules + probe: recall {table[best][0]:.3f}, "
+          f"false alarms {table[best][1]:.3f})")
 
 
 if __name__ == "__main__":

