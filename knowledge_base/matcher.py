@@ -48,6 +48,7 @@ import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal, Sequence
 
 import numpy as np
@@ -179,6 +180,12 @@ class PoolEntry:
     cue_blocked: bool = False   # the message has an escalation cue this FAQ's questions lack
 
 
+def _runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions start, start+1, ... of every run (start, length), concatenated: how a handful of
+    posting lists or question slices are gathered in one numpy indexing step."""
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+
+
 class _Index:
     """Inverted index in CSR form: key -> (FAQ indices, values), built without dict-of-dicts."""
 
@@ -212,10 +219,28 @@ class _Index:
         j = self.keys[key]
         return int(self.ptr[j + 1] - self.ptr[j])
 
+    def weighted_sum(self, key_ids: Sequence[int], weights: Sequence[float], n: int) -> np.ndarray:
+        """Per document: sum over the keys of weight * posting value, in one numpy pass (one bincount over
+        the keys' concatenated postings instead of one scatter per key)."""
+        if not len(key_ids):
+            return np.zeros(n, np.float32)
+        ks = np.asarray(key_ids, np.int64)
+        starts, lengths = self.ptr[ks], self.ptr[ks + 1] - self.ptr[ks]
+        pos = _runs(starts, lengths)
+        vals = self.val[pos] * np.repeat(np.asarray(weights, np.float32), lengths)
+        return np.bincount(self.idx[pos], weights=vals, minlength=n).astype(np.float32)
+
+    def by_document(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The same postings document-major (ptr, keys, values): one document's vector is one slice."""
+        keys = np.repeat(np.arange(len(self.keys), dtype=np.int32), np.diff(self.ptr))
+        order = np.argsort(self.idx, kind="stable")
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(self.idx, minlength=n))]).astype(np.int64)
+        return ptr, keys[order], self.val[order]
+
 
 def _char_ngrams(text: str) -> Counter:
     padded = f" {text} "
-    return Counter(padded[i:i + n] for n in NGRAMS for i in range(len(padded) - n + 1))
+    return Counter([padded[i:i + n] for n in NGRAMS for i in range(len(padded) - n + 1)])
 
 
 _SENTENCE = re.compile(r"[.!?;\n\u061f\u06d4\u061b]+")
@@ -243,6 +268,46 @@ class KbReference:
     lex_spread: float = 0.5
     sem_floor: float = 0.9
     sem_spread: float = 0.3
+
+
+def _word_pairs(seq: Sequence[str]) -> set[str]:
+    """Unordered pairs of different words at most PAIR_WINDOW apart ("lesson plan", "plan ... lesson")."""
+    out = set()
+    for i, a in enumerate(seq):
+        for b in seq[i + 1:i + 1 + PAIR_WINDOW]:
+            if a != b:
+                out.add(a + "|" + b if a < b else b + "|" + a)
+    return out
+
+
+@dataclass(frozen=True)
+class _EntryWords:
+    """One FAQ's analysed text: what every index is built from."""
+    questions: tuple[tuple[str, ...], ...]
+    qset: frozenset[str]           # words of its questions, keywords, tags, topic, subject
+    aset: frozenset[str]           # words of its answers
+    answer_pairs: frozenset[str]   # word pairs within its answers' sentences
+
+
+ENTRY_MEMO = 4096   # FAQs whose analysed text is kept between builds
+
+
+def _entry_words(e: FaqEntry) -> _EntryWords:
+    extra = " ".join([*e.keywords, *e.tags, e.topic.replace("-", " "), e.subject or ""])
+    return _analyse_entry(tuple(e.questions), extra, (*e.answer.values(), *e.short.values()))
+
+
+@lru_cache(maxsize=ENTRY_MEMO)
+def _analyse_entry(questions: tuple[str, ...], extra: str, answers: tuple[str, ...]) -> _EntryWords:
+    """Memoised by the FAQ's text: the self-calibration builds a matcher per fold and learning one per
+    learned phrasing, and analysing the answers (thousands of sentences) was most of every build."""
+    qs = tuple(tuple(analyze(q)) for q in questions)
+    pairs: set[str] = set()
+    for text in answers:
+        for sent in _SENTENCE.split(text):
+            pairs |= _word_pairs(analyze(sent))
+    return _EntryWords(qs, frozenset({t for q in qs for t in q} | set(analyze(extra))),
+                       frozenset(analyze(" ".join(answers))), frozenset(pairs))
 
 
 class Matcher:
@@ -296,11 +361,8 @@ class Matcher:
     # ------------------------------------------------------------------ index building
 
     def _fields(self, e: FaqEntry) -> tuple[list[tuple[str, ...]], set[str], set[str]]:
-        questions = [tuple(analyze(q)) for q in e.questions]
-        extra = analyze(" ".join([*e.keywords, *e.tags, e.topic.replace("-", " "), e.subject or ""]))
-        qset = {t for q in questions for t in q} | set(extra)
-        aset = set(analyze(" ".join([*e.answer.values(), *e.short.values()])))
-        return questions, qset, aset
+        words = _entry_words(e)
+        return list(words.questions), set(words.qset), set(words.aset)
 
     def _build_words(self) -> None:
         n = len(self.entries)
@@ -334,17 +396,10 @@ class Matcher:
                 skel.setdefault(sk, set()).add(t)
         self._skel = {k: next(iter(v)) for k, v in skel.items() if len(v) == 1}
         self._norm_questions = [[" ".join(q) for q in qs] for qs in self._questions]
+        self._build_question_arrays()
         self._build_pairs()
 
-    @staticmethod
-    def _pairs(seq: Sequence[str]) -> set[str]:
-        """Unordered pairs of different words at most PAIR_WINDOW apart ("lesson plan", "plan ... lesson")."""
-        out = set()
-        for i, a in enumerate(seq):
-            for b in seq[i + 1:i + 1 + PAIR_WINDOW]:
-                if a != b:
-                    out.add(a + "|" + b if a < b else b + "|" + a)
-        return out
+    _pairs = staticmethod(_word_pairs)
 
     def _build_pairs(self) -> None:
         """Phrase evidence: two words the query uses together that an FAQ also uses together."""
@@ -353,11 +408,8 @@ class Matcher:
         for i, e in enumerate(self.entries):
             qp = set()
             for q in self._questions[i]:
-                qp |= self._pairs(q)
-            ap = set()
-            for text in [*e.answer.values(), *e.short.values()]:
-                for sent in _SENTENCE.split(text):
-                    ap |= self._pairs(analyze(sent))
+                qp |= _word_pairs(q)
+            ap = _entry_words(e).answer_pairs
             for k in sorted(ap - qp):
                 index.add(k, i, ANSWER_CREDIT)
             for k in sorted(qp):
@@ -367,11 +419,10 @@ class Matcher:
         self._pair_idf = {k: math.log(1 + n / index.df(k)) for k in index.keys}
 
     def _pair_scores(self, tokens: Sequence[str], w_all: float) -> np.ndarray:
-        out = np.zeros(len(self.entries), np.float32)
-        for k in self._pairs(list(tokens)):
-            if k in self._pair_index:
-                idx, val = self._pair_index.get(k)
-                out[idx] += self._pair_idf[k] * val
+        keys = self._pair_index.keys
+        known = [k for k in _word_pairs(list(tokens)) if k in keys]
+        out = self._pair_index.weighted_sum([keys[k] for k in known], [self._pair_idf[k] for k in known],
+                                            len(self.entries))
         return out / max(w_all, 1e-9)
 
     def _build_chars(self) -> None:
@@ -381,17 +432,23 @@ class Matcher:
         df: Counter = Counter()
         for qs in self._norm_questions:
             df.update(_char_ngrams(" | ".join(qs)).keys())
-        self._char_idf = {g: math.log(1 + n / c) for g, c in df.items()}
+        char_idf = {g: math.log(1 + n / c) for g, c in df.items()}
         del df
         index = _Index()
         for i, qs in enumerate(self._norm_questions):
             d = _char_ngrams(" | ".join(qs))
-            vec = {g: (1 + math.log(c)) * self._char_idf[g] for g, c in d.items()}
+            vec = {g: (1 + math.log(c)) * char_idf[g] for g, c in d.items()}
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for g, v in vec.items():
                 index.add(g, i, v / norm)
         index.freeze()
         self._chars = index
+        # The IDF by key number, so a message's n-grams are looked up once (in index.keys).
+        self._char_key_idf = np.zeros(len(index.keys), np.float64)
+        for g, j in index.keys.items():
+            self._char_key_idf[j] = char_idf[g]
+        # Document-major too: the sentence-level scores need a handful of FAQs, not all of them.
+        self._char_docs = index.by_document(n)
 
     # ------------------------------------------------------------------ scoring
 
@@ -453,25 +510,90 @@ class Matcher:
         total, w_all, _ = self._lex(tokens, credits, len(self.entries))
         return total / max(w_all, 1e-9), self._reached(tokens, credits)
 
-    def _char_scores(self, tokens: list[str]) -> np.ndarray:
+    def _char_scores(self, tokens: list[str], ids: Sequence[int] | None = None) -> np.ndarray:
+        """TF-IDF cosine of the query's character n-grams with every FAQ's questions (or with ``ids``)."""
+        keys, weights = self._char_query(tokens)
+        if ids is None:
+            return self._chars.weighted_sum(keys, weights, len(self.entries))
+        ptr, doc_keys, doc_vals = self._char_docs
+        ids = np.asarray(ids, np.int64)
+        query = np.zeros(len(self._chars.keys), np.float32)
+        query[keys] = weights
+        lengths = ptr[ids + 1] - ptr[ids]
+        pos = _runs(ptr[ids], lengths)
+        products = doc_vals[pos] * query[doc_keys[pos]]
+        return np.bincount(np.repeat(np.arange(len(ids)), lengths), weights=products,
+                           minlength=len(ids)).astype(np.float32)
+
+    def _char_query(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The query's n-grams known to the index (key numbers) and their TF-IDF weights over the norm."""
         grams = _char_ngrams(" ".join(tokens))
-        vec = {g: (1 + math.log(c)) * self._char_idf[g] for g, c in grams.items() if g in self._char_idf}
-        # Unknown n-grams still count in the query norm, so off-topic text scores low.
-        norm = math.sqrt(sum(((1 + math.log(c)) * self._char_idf.get(g, math.log(1 + len(self.entries)))) ** 2
-                             for g, c in grams.items())) or 1.0
-        out = np.zeros(len(self.entries), np.float32)
-        for g, v in vec.items():
-            idx, val = self._chars.get(g)
-            out[idx] += val * (v / norm)
+        if not grams:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        get = self._chars.keys.get
+        keys = np.fromiter((get(g, -1) for g in grams), np.int64, len(grams))
+        tf = 1.0 + np.log(np.fromiter(grams.values(), np.float64, len(grams)))
+        known = keys >= 0
+        # Unknown n-grams still count in the query norm (at the IDF of a one-FAQ n-gram), so off-topic
+        # text scores low.
+        weights = tf * np.where(known, self._char_key_idf[keys], math.log(1 + len(self.entries)))
+        norm = math.sqrt(float(weights @ weights)) or 1.0
+        return keys[known], weights[known] / norm
+
+    def _build_question_arrays(self) -> None:
+        """The listed questions as flat arrays (word number, IDF weight), so ``qcov`` of the candidates is a
+        few numpy steps instead of a Python loop per candidate and question."""
+        keys = self._words.keys
+        terms, weights, starts, lengths, wsums, faq_lo, faq_hi = [], [], [], [], [], [], []
+        for qs in self._questions:
+            faq_lo.append(len(starts))
+            for q in qs:
+                if not q:   # a question of stopwords only has no weight: it covers nothing
+                    continue
+                ws = [self._idf[t] for t in q]
+                starts.append(len(terms))
+                lengths.append(len(q))
+                terms += [keys[t] for t in q]
+                weights += ws
+                wsums.append(sum(ws))
+            faq_hi.append(len(starts))
+        self._q_terms = np.asarray(terms, np.int64)
+        self._q_weights = np.asarray(weights, np.float64)
+        self._q_starts = np.asarray(starts, np.int64)
+        self._q_lengths = np.asarray(lengths, np.int64)
+        self._q_wsums = np.asarray(wsums, np.float64)
+        self._faq_q_lo = np.asarray(faq_lo, np.int64)   # each FAQ's questions: [lo, hi) in the arrays
+        self._faq_q_hi = np.asarray(faq_hi, np.int64)
+
+    def _qcov(self, reached: dict[str, float], ids: Sequence[int]) -> np.ndarray:
+        """Per FAQ in ``ids``: the IDF-weighted share of its best-covered question that the query reaches."""
+        ids = np.asarray(ids, np.int64)
+        out = np.zeros(len(ids), np.float64)
+        if not reached or not len(ids):
+            return out
+        sims = np.zeros(len(self._words.keys), np.float64)
+        sims[[self._words.keys[t] for t in reached]] = list(reached.values())
+        counts = self._faq_q_hi[ids] - self._faq_q_lo[ids]
+        questions = _runs(self._faq_q_lo[ids], counts)
+        lengths = self._q_lengths[questions]
+        pos = _runs(self._q_starts[questions], lengths)
+        covered = np.bincount(np.repeat(np.arange(len(questions)), lengths),
+                              weights=sims[self._q_terms[pos]] * self._q_weights[pos], minlength=len(questions))
+        np.maximum.at(out, np.repeat(np.arange(len(ids)), counts), covered / self._q_wsums[questions])
         return out
 
-    def _qcov(self, i: int, reached: dict[str, float]) -> float:
-        best = 0.0
-        for q in self._questions[i]:
-            ws = [self._idf.get(t, 0.0) for t in q]
-            if sum(ws):
-                best = max(best, sum(w * reached.get(t, 0.0) for w, t in zip(ws, q)) / sum(ws))
-        return best
+    def _fuzzy(self, query: str, ids: Sequence[int]) -> np.ndarray:
+        """Per candidate: the best ``fuzz.token_set_ratio`` over its normalised questions, in 0..1
+        (one rapidfuzz call for all candidates: the query is processed once)."""
+        texts = [q for i in ids for q in self._norm_questions[i]]
+        counts = np.asarray([len(self._norm_questions[i]) for i in ids], np.int64)
+        out = np.zeros(len(ids), np.float64)
+        if not texts:
+            return out
+        ratios = process.cdist([query], texts, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1)[0]
+        nonempty = counts > 0
+        out[nonempty] = np.maximum.reduceat(ratios, (np.cumsum(counts) - counts)[nonempty])
+        return out / 100.0
 
     def _combined(self, tokens: list[str], credits: dict, extra: Sequence[int] = (),
                   only: bool = False) -> tuple[list[tuple[int, float]], dict]:
@@ -480,16 +602,26 @@ class Matcher:
         total, w_all, w_known = self._lex(tokens, credits, n)
         lex = total / max(w_all, 1e-9)
         reached = self._reached(tokens, credits)
-        pre = WEIGHTS["lex"] * lex + WEIGHTS["char"] * self._char_scores(tokens)
-        if WEIGHTS.get("pair"):
-            pre = pre + WEIGHTS["pair"] * self._pair_scores(tokens, w_all)
-        k = min(TOP_K, n)
-        top = set(extra) if only else set(np.argpartition(-pre, k - 1)[:k].tolist()) | set(extra)
-        query = " ".join(tokens)
-        out = []
-        for i in top:
-            fz = max((fuzz.token_set_ratio(query, q) for q in self._norm_questions[i]), default=0) / 100.0
-            out.append((i, float(pre[i] + WEIGHTS["qcov"] * self._qcov(i, reached) + WEIGHTS["fuzzy"] * fz)))
+        if only:
+            # Only these FAQs are scored (a sentence of the message, against the pool): every array below
+            # is indexed like ``top``.
+            top = sorted(set(extra))
+            pre = WEIGHTS["lex"] * lex[top] + WEIGHTS["char"] * self._char_scores(tokens, top)
+            if WEIGHTS.get("pair"):
+                pre = pre + WEIGHTS["pair"] * self._pair_scores(tokens, w_all)[top]
+            at = range(len(top))
+        else:
+            pre = WEIGHTS["lex"] * lex + WEIGHTS["char"] * self._char_scores(tokens)
+            if WEIGHTS.get("pair"):
+                pre = pre + WEIGHTS["pair"] * self._pair_scores(tokens, w_all)
+            k = min(TOP_K, n)
+            top = sorted(set(np.argpartition(-pre, k - 1)[:k].tolist()) | set(extra))
+            at = top
+        qcov = self._qcov(reached, top).tolist()
+        fuzzy = self._fuzzy(" ".join(tokens), top).tolist()
+        # float() first: the sum stays in pre's float32, as the scores were calibrated.
+        out = [(i, float(pre[j] + WEIGHTS["qcov"] * qc + WEIGHTS["fuzzy"] * fz))
+               for i, j, qc, fz in zip(top, at, qcov, fuzzy)]
         out.sort(key=lambda x: (-x[1], x[0]))
         return out, {"reached": reached, "known": w_known}
 

@@ -195,6 +195,11 @@ class QueryMemo:
         self._lock = threading.Lock()
         self.embedded = 0   # messages embedded (not found in the memo): what a test of the reuse counts
 
+    def get(self, embedder: Embedder, text: str) -> np.ndarray | None:
+        """The message's vectors if they are in the memo (nothing is embedded)."""
+        with self._lock:
+            return self._vectors.get((embedder.name, text))
+
     def vectors(self, embedder: Embedder, text: str) -> np.ndarray:
         """(variants, dim): the message as written and, when it holds Roman Urdu, in Urdu script."""
         key = (embedder.name, text)
@@ -268,33 +273,43 @@ class SemanticIndex:
         cache.save(embedder, [("passage", t) for t in texts] + [("query", t) for t in probe_texts])
         kinds_arr = np.asarray(kinds)
         self.n = len(entries)
-        self._q = vectors[kinds_arr == "q"] if texts else np.zeros((0, 1), np.float32)
-        self._q_owner = np.asarray(q_owner, np.int64)
-        self._a = vectors[kinds_arr == "a"] if texts else np.zeros((0, 1), np.float32)
-        self._a_owner = np.asarray(a_owner, np.int64)
-        self._a_count = np.maximum(np.bincount(self._a_owner, minlength=self.n), 1)
+        q_vectors = vectors[kinds_arr == "q"] if texts else np.zeros((0, 1), np.float32)
+        a_vectors = vectors[kinds_arr == "a"] if texts else np.zeros((0, 1), np.float32)
+        # Precomputed for scoring with two matrix products per message: the question vectors grouped by
+        # FAQ (each FAQ's rows are contiguous, so its best question is one np.maximum.reduceat), and each
+        # FAQ's mean answer vector (the mean of the similarities is the similarity to the mean).
+        self._q = q_vectors
+        q_owner = np.asarray(q_owner, np.int64)
+        self._q_faqs, self._q_first = np.unique(q_owner, return_index=True)
+        dim = vectors.shape[1] if texts else 1
+        a_owner = np.asarray(a_owner, np.int64)
+        a_sum = np.zeros((self.n, dim), np.float64)
+        np.add.at(a_sum, a_owner, a_vectors)
+        a_count = np.maximum(np.bincount(a_owner, minlength=self.n), 1)
+        self._a_mean = (a_sum / a_count[:, None]).astype(np.float32)
 
     def score_vectors(self, qv: np.ndarray) -> np.ndarray:
         """Per FAQ: best question similarity + ANSWER_WEIGHT * mean answer similarity, averaged over
         the query's variants (rows of ``qv``)."""
-        out = np.zeros(self.n, np.float32)
-        for v in qv:
-            best_q = np.full(self.n, -1.0, np.float32)
-            if len(self._q):
-                np.maximum.at(best_q, self._q_owner, self._q @ v)
-            ans = np.bincount(self._a_owner, weights=self._a @ v, minlength=self.n) / self._a_count \
-                if len(self._a) else np.zeros(self.n)
-            out += best_q + ANSWER_WEIGHT * ans.astype(np.float32)
-        return out / max(len(qv), 1)
+        qv = np.asarray(qv, np.float32).reshape(-1, self._a_mean.shape[1])
+        if not len(qv):
+            return np.zeros(self.n, np.float32)
+        best_q = np.full((self.n, len(qv)), -1.0, np.float32)
+        if len(self._q):
+            best_q[self._q_faqs] = np.maximum.reduceat(self._q @ qv.T, self._q_first, axis=0)
+        out = best_q + ANSWER_WEIGHT * (self._a_mean @ qv.T)
+        return out.mean(axis=1).astype(np.float32)
 
     def scores(self, text: str) -> np.ndarray:
         """Every FAQ's similarity to a message (a listed question's vectors are reused, not re-embedded)."""
         k = self._probe_index.get(text)
         if k is not None:
             return self.score_vectors(self._probe_vectors[self._probe_slices[k]])
-        variants = query_variants(text)
+        memo = QUERIES.get(self.embedder, text)
+        if memo is not None:
+            return self.score_vectors(memo)
         # A phrasing of another version of this knowledge base (self-calibration leaves phrasings out).
-        known = self._cache.lookup(self.embedder, "query", variants)
+        known = self._cache.lookup(self.embedder, "query", query_variants(text))
         return self.score_vectors(known if known is not None else QUERIES.vectors(self.embedder, text))
 
     def question_scores(self):

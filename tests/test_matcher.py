@@ -1,7 +1,7 @@
 import pytest
 
 from knowledge_base.loader import entries_from_dicts
-from knowledge_base.matcher import Matcher, Thresholds, split_clauses
+from knowledge_base.matcher import Matcher, Thresholds, _word_pairs, split_clauses
 
 FAQS = [
     {"id": "noisy-class", "topic": "classroom-management",
@@ -113,7 +113,7 @@ def test_escalation_cue_allowed_when_faq_asks_it():
 
 
 def test_word_pairs_count_together(matcher):
-    assert Matcher._pairs(["lesson", "plan", "step"]) == {"lesson|plan", "plan|step", "lesson|step"}
+    assert _word_pairs(["lesson", "plan", "step"]) == {"lesson|plan", "plan|step", "lesson|step"}
     assert "circuit|electricity" in matcher._pair_index
 
 
