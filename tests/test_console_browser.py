@@ -201,6 +201,14 @@ def new_page(browser, width: str):
     return page
 
 
+def assign_all(rt, expert: dict, *ticket_ids: int) -> None:
+    """Put the tickets with one expert, whatever the load balancing chose."""
+    with rt.db.session_scope() as session:
+        for ticket_id in ticket_ids:
+            row = session.get(Ticket, ticket_id)
+            row.assignee_id, row.status = expert["id"], "assigned"
+
+
 def fits_the_screen(page) -> bool:
     # Nothing wider than the viewport: no sideways scrolling on a phone.
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
@@ -215,10 +223,7 @@ def test_an_expert_and_a_lead_work_through_the_day(width, live_server, browser, 
                       end="00:01", days=[])
     fractions = open_ticket_for(rt, TEACHER, "Students cannot understand fractions", subjects="maths")
     urdu = open_ticket_for(rt, "+923001234568", URDU_QUESTION, subjects="maths", language="ur")
-    with rt.db.session_scope() as session:  # both with Ayesha, whatever the load balancing chose
-        for ticket_id in (fractions, urdu):
-            row = session.get(Ticket, ticket_id)
-            row.assignee_id, row.status = ayesha["id"], "assigned"
+    assign_all(rt, ayesha, fractions, urdu)
 
     # The expert finds the ticket by searching, opens it and answers with an edited FAQ.
     expert = new_page(browser, width)
@@ -338,10 +343,7 @@ def test_an_expert_finds_answers_and_closes_a_ticket_by_keyboard_alone(width, li
     ayesha = add_expert(rt, MATHS_A, ["maths"], name="Ayesha")
     fractions = open_ticket_for(rt, TEACHER, "Students cannot understand fractions", subjects="maths")
     clock = open_ticket_for(rt, "+923001234568", TIME_QUESTION, subjects="maths")
-    with rt.db.session_scope() as session:
-        for ticket_id in (fractions, clock):
-            row = session.get(Ticket, ticket_id)
-            row.assignee_id, row.status = ayesha["id"], "assigned"
+    assign_all(rt, ayesha, fractions, clock)
     page = new_page(browser, width)
     log_in(page, live_server.url, ayesha["email"], ayesha["password"])
     expect(page.locator("h1")).to_have_text("My tickets")
