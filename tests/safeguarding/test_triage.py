@@ -248,6 +248,16 @@ def test_the_command_prints_figures_for_a_labelled_file(tmp_path):
     assert "emergency" in out.stdout and "en" in out.stdout
 
 
+def test_the_command_triages_as_the_service_does_and_lexical_gives_the_rules_alone():
+    # Farewell wording with no self-harm phrase in it: only the semantic signal (the service's default) sees it.
+    message = "I have given away my books and written letters to my kids, after this week nobody will need to " \
+              "worry about me\n"
+    default, rules = _helpdesk(stdin=message), _helpdesk("--lexical", stdin=message)
+    assert default.returncode == 0 and rules.returncode == 0, default.stderr + rules.stderr
+    assert json.loads(default.stdout)["category"] == "self_harm"
+    assert json.loads(rules.stdout)["urgent"] is False
+
+
 def test_the_command_refuses_a_broken_file_with_a_clear_message(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text("nope\n", encoding="utf-8")
