@@ -6,7 +6,7 @@ no labelled queries) and its queries are decided once.  Both directions: faq-dev
 faq-dev2 -> faq-dev.  Then learning from expert answers on a shuffled stream (second half, with and
 without learning), held-out folds within one set (secondary), latency and memory at 1,000 / 10,000 FAQs.
 
-    python bench/matcher.py [--eval-root ../shared/eval] [--sizes 1000,10000] [--lexical]
+    python bench/matcher.py [--eval-root ../shared/eval] [--sizes 1000,10000] [--lexical] [--skip-held-out]
 
 Reads ../shared/eval/faq-dev and faq-dev2 when present (they are not shipped).
 """
@@ -170,7 +170,7 @@ def held_out_section(name: str, entries, rows, rankings) -> None:
               ", ".join(f"{g} {v:.2f}" for g, v in breakdown(rows, cv.results, key).items()))
 
 
-def accuracy_section(eval_root: Path, build) -> list[str]:
+def accuracy_section(eval_root: Path, build, held_out: bool = True) -> list[str]:
     sets, latencies = {}, []
     for name in ("faq-dev", "faq-dev2"):
         d = eval_root / name
@@ -187,10 +187,11 @@ def accuracy_section(eval_root: Path, build) -> list[str]:
     if len(sets) == 2:
         cross_set_section(sets, build)
         learning_section(sets, build)
-    print("HELD OUT within one set (secondary)\n" + header("set") + f"{'near-miss':>10}")
-    for name, value in sets.items():
-        held_out_section(name, *value[:3])
-    print()
+    if held_out:
+        print("HELD OUT within one set (secondary)\n" + header("set") + f"{'near-miss':>10}")
+        for name, value in sets.items():
+            held_out_section(name, *value[:3])
+        print()
     return [r["query"] for v in sets.values() for r in v[1]][:200]
 
 
@@ -263,13 +264,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000")
     ap.add_argument("--lexical", action="store_true", help="the lexical signal alone (no embedding model)")
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-held-out", action="store_true", help="leave out the held-out folds (secondary, slow)")
     args = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)   # progress shows while the long sections run
     build = _build(args.lexical)
     queries = ["bachay class mein bohat shor karte hain", "how do I teach fractions with no lab", "plz hw 2 check copies fast",
                "سبق کی منصوبہ بندی کیسے کریں", "weather tomorrow", "online class without internet for grade 5"]
     if not args.skip_accuracy:
-        queries = accuracy_section(Path(args.eval_root), build) or queries
+        queries = accuracy_section(Path(args.eval_root), build, not args.skip_held_out) or queries
     else:
         queries = _timing_queries(Path(args.eval_root)) or queries
     scale_section([int(s) for s in args.sizes.split(",") if s], queries, build)
