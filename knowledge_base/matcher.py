@@ -426,43 +426,29 @@ class Matcher:
         return out / max(w_all, 1e-9)
 
     def _build_chars(self) -> None:
-        """Character n-gram vectors, one per listed question (an FAQ scores its best question's cosine):
-        a long phrasing, such as a teacher's learned wording, then does not dilute the FAQ's short ones.
-        The IDF stays per FAQ (an n-gram in every question of one FAQ is still one FAQ's n-gram)."""
         n = len(self.entries)
-        # Every FAQ has at least one document (an FAQ without questions gets an empty one).
-        docs = [qs or [""] for qs in self._norm_questions]
         # Two passes over the questions instead of holding every document's n-gram Counter:
         # the peak memory stays near the size of the finished index.
         df: Counter = Counter()
-        for qs in docs:
-            df.update(set().union(*(_char_ngrams(q).keys() for q in qs)))
+        for qs in self._norm_questions:
+            df.update(_char_ngrams(" | ".join(qs)).keys())
         char_idf = {g: math.log(1 + n / c) for g, c in df.items()}
         del df
         index = _Index()
-        owner, k = [], 0
-        for i, qs in enumerate(docs):
-            for q in qs:
-                d = _char_ngrams(q)
-                vec = {g: (1 + math.log(c)) * char_idf[g] for g, c in d.items()}
-                norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-                for g, v in vec.items():
-                    index.add(g, k, v / norm)
-                owner.append(i)
-                k += 1
+        for i, qs in enumerate(self._norm_questions):
+            d = _char_ngrams(" | ".join(qs))
+            vec = {g: (1 + math.log(c)) * char_idf[g] for g, c in d.items()}
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+            for g, v in vec.items():
+                index.add(g, i, v / norm)
         index.freeze()
         self._chars = index
-        self._char_ndocs = k
-        counts = np.bincount(np.asarray(owner, np.int64), minlength=n)
-        # Each FAQ's question documents: [first, first + count) (contiguous, in FAQ order).
-        self._char_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self._char_count = counts.astype(np.int64)
         # The IDF by key number, so a message's n-grams are looked up once (in index.keys).
         self._char_key_idf = np.zeros(len(index.keys), np.float64)
         for g, j in index.keys.items():
             self._char_key_idf[j] = char_idf[g]
         # Document-major too: the sentence-level scores need a handful of FAQs, not all of them.
-        self._char_docs = index.by_document(k)
+        self._char_docs = index.by_document(n)
 
     # ------------------------------------------------------------------ scoring
 
@@ -525,27 +511,19 @@ class Matcher:
         return total / max(w_all, 1e-9), self._reached(tokens, credits)
 
     def _char_scores(self, tokens: list[str], ids: Sequence[int] | None = None) -> np.ndarray:
-        """TF-IDF cosine of the query's character n-grams with every FAQ's best question (or ``ids``')."""
+        """TF-IDF cosine of the query's character n-grams with every FAQ's questions (or with ``ids``)."""
         keys, weights = self._char_query(tokens)
         if ids is None:
-            per_doc = self._chars.weighted_sum(keys, weights, self._char_ndocs)
-            if not len(self.entries):
-                return np.zeros(0, np.float32)
-            return np.maximum.reduceat(per_doc, self._char_first).astype(np.float32)
-        ids = np.asarray(ids, np.int64)
-        if not len(ids):
-            return np.zeros(0, np.float32)
+            return self._chars.weighted_sum(keys, weights, len(self.entries))
         ptr, doc_keys, doc_vals = self._char_docs
-        docs = _runs(self._char_first[ids], self._char_count[ids])
+        ids = np.asarray(ids, np.int64)
         query = np.zeros(len(self._chars.keys), np.float32)
         query[keys] = weights
-        lengths = ptr[docs + 1] - ptr[docs]
-        pos = _runs(ptr[docs], lengths)
+        lengths = ptr[ids + 1] - ptr[ids]
+        pos = _runs(ptr[ids], lengths)
         products = doc_vals[pos] * query[doc_keys[pos]]
-        per_doc = np.bincount(np.repeat(np.arange(len(docs)), lengths), weights=products,
-                              minlength=len(docs)).astype(np.float32)
-        starts = np.cumsum(self._char_count[ids]) - self._char_count[ids]
-        return np.maximum.reduceat(per_doc, starts).astype(np.float32)
+        return np.bincount(np.repeat(np.arange(len(ids)), lengths), weights=products,
+                           minlength=len(ids)).astype(np.float32)
 
     def _char_query(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The query's n-grams known to the index (key numbers) and their TF-IDF weights over the norm."""

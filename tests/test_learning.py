@@ -1,11 +1,8 @@
-"""Learning from expert answers: what is stored as the FAQ's new phrasing, and how a phrasing is scored."""
-import numpy as np
+"""Learning from expert answers: what is stored as the FAQ's new phrasing."""
 import pytest
 
 from knowledge_base.learning import is_context, learn, question_part, with_phrasing
 from knowledge_base.loader import entries_from_dicts
-from knowledge_base.matcher import Matcher
-from knowledge_base.normalize import analyze
 from knowledge_base.semantic import MatcherBuilder
 
 FAQS = [
@@ -68,32 +65,3 @@ def test_learn_adds_the_question_part_to_the_matcher():
     learned = learn(matcher, "times-tables", wording, build)
     assert learned.entries_by_id["times-tables"].questions[-1] == "My pupils forget the 7 and 8 tables"
     assert learned.reference == matcher.reference and learned.thresholds == matcher.thresholds
-
-
-def _char(matcher, text, ids=None):
-    return matcher._char_scores(list(dict.fromkeys(analyze(text))), ids)
-
-
-def test_a_long_phrasing_does_not_dilute_a_short_one():
-    entries = entries_from_dicts(FAQS)
-    before = Matcher(entries)
-    long_wording = ("my pupils are weak in assessment and I never know who understood the lesson, the head "
-                    "teacher wants evidence of learning for every period and I have no time to check copies")
-    after = Matcher([with_phrasing(entries[0], long_wording), *entries[1:]], reference=before.reference)
-    short = "What is an exit ticket?"
-    # the character score is the FAQ's best question: its short phrasing still matches itself fully
-    assert _char(before, short)[0] == pytest.approx(1.0, abs=1e-3)
-    assert _char(after, short)[0] == pytest.approx(_char(before, short)[0], abs=1e-3)
-    result = after.match(short)
-    assert (result.decision, result.faq_id) == ("answer", "exit-tickets")
-    # and the long one is a question of its own: a message close to it reaches the FAQ
-    assert after.rank(long_wording).candidates[0].faq_id == "exit-tickets"
-
-
-def test_character_scores_for_some_faqs_equal_those_for_all():
-    entries = entries_from_dicts(FAQS)
-    matcher = Matcher([entries[0], with_phrasing(entries[1], "the children shout when I turn to the board"),
-                       entries[2]])
-    for text in ("children shout in class", "exit ticket", "tables"):
-        every = _char(matcher, text)
-        assert np.allclose(_char(matcher, text, [2, 0]), every[[2, 0]], atol=1e-6)
