@@ -53,6 +53,8 @@ _FIRST_PERSON = re.compile(r"^(i|i am|im|i'm|main|mein|me|میں)\b", re.I)
 _TEACHER = re.compile(r"\b(teacher|teachers|teaching|ustad|ustaad|ustani|ustaani|parhata|parhati|"
                       r"head ?teacher|headmistress|headmaster)\b|ٹیچر|استاد|استانی|معلم|پڑھاتا|پڑھاتی", re.I)
 
+_GOES_ON = re.compile(r"\b(and|but|so|because|lekin|magar|aur|par|kyunke|kyun ke)\b|اور|لیکن|مگر|کیونکہ", re.I)
+
 
 def is_context(part: str) -> bool:
     """A sentence or part of one that only greets, or introduces the teacher or the school, without asking
@@ -62,7 +64,8 @@ def is_context(part: str) -> bool:
         return False
     if role == "context":
         return True
-    return bool(_FIRST_PERSON.match(part.strip()) and _TEACHER.search(part))
+    # "I am a new teacher and my class is noisy" goes on to the problem: not an introduction only.
+    return bool(_FIRST_PERSON.match(part.strip()) and _TEACHER.search(part) and not _GOES_ON.search(part))
 
 
 def with_phrasing(entry: FaqEntry, wording: str) -> FaqEntry | None:
