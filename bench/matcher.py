@@ -6,7 +6,7 @@ no labelled queries) and its queries are decided once.  Both directions: faq-dev
 faq-dev2 -> faq-dev.  Then learning from expert answers on a shuffled stream (second half, with and
 without learning), held-out folds within one set (secondary), latency and memory at 1,000 / 10,000 FAQs.
 
-    python bench/matcher.py [--eval-root ../shared/eval] [--sizes 1000,10000] [--lexical]
+    python bench/matcher.py [--eval-root ../shared/eval] [--sizes 1000,10000] [--lexical] [--skip-held-out] [--learning-seeds 0,1,2]
 
 Reads ../shared/eval/faq-dev and faq-dev2 when present (they are not shipped).
 """
@@ -21,6 +21,7 @@ import sys
 import time
 import tempfile
 from collections import Counter
+from typing import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,37 +128,47 @@ def cross_set_section(sets: dict, build) -> None:
           "rescued = resolved by the teacher's pick (a clarify listing the right FAQ), apart from direct answers\n")
 
 
-def learning_section(sets: dict, build, seed: int = 0) -> None:
-    """A shuffled stream; after each line an expert 'links' the right FAQ when the matcher got it wrong."""
+def learning_section(sets: dict, build, seeds: Sequence[int] = (0,)) -> None:
+    """A shuffled stream; after each line an expert 'links' the right FAQ when the matcher got it wrong.
+    Several ``seeds``: one stream each, and the mean change (one stream's figure moves by ~0.02)."""
     from knowledge_base.learning import learn
-    print("LEARNING from expert answers (shuffled stream, seed 0; weights/thresholds as cross-set above)")
+    print(f"LEARNING from expert answers (shuffled stream, seed {', '.join(map(str, seeds))}; "
+          "weights/thresholds as cross-set above)")
     for name, value in sets.items():
         if len(value) < 5:
             continue
         entries, rows, _, weights, th = value
-        order = list(range(len(rows)))
-        random.Random(seed).shuffle(order)
-        stream = [rows[i] for i in order]
-        half = len(stream) // 2
-        learning = build(entries, thresholds=th)
-        learning.weights = weights
-        # Without learning the matcher never changes: its decisions are the cross-set rankings'.
-        static_all = [decide(rescore(value[2][i], weights), th) for i in order]
-        got_static, got_learn = static_all[half:], []
-        t = time.perf_counter()
-        for k, row in enumerate(stream):
-            r_learn = learning.match(row["query"])
-            if k >= half:
-                got_learn.append(r_learn)
-            if row["expected"] is not None and not (r_learn.decision == "answer" and r_learn.faq_id == row["expected"]):
-                learning = learn(learning, row["expected"], row["query"], build)
-                learning.weights = weights
-        second = stream[half:]
-        ms, ml = metrics(second, got_static), metrics(second, got_learn)
-        print(f"  {name}: second half accuracy static {ms['accuracy']:.3f} -> learning {ml['accuracy']:.3f} "
-              f"({ml['accuracy'] - ms['accuracy']:+.3f}); false answers on must-escalate "
-              f"{ms['false_answer']:.3f} -> {ml['false_answer']:.3f}; answered precision "
-              f"{ms['precision']:.3f} -> {ml['precision']:.3f}  ({time.perf_counter() - t:.0f} s)")
+        deltas, false_deltas = [], []
+        for seed in seeds:
+            order = list(range(len(rows)))
+            random.Random(seed).shuffle(order)
+            stream = [rows[i] for i in order]
+            half = len(stream) // 2
+            learning = build(entries, thresholds=th)
+            learning.weights = weights
+            # Without learning the matcher never changes: its decisions are the cross-set rankings'.
+            static_all = [decide(rescore(value[2][i], weights), th) for i in order]
+            got_static, got_learn = static_all[half:], []
+            t = time.perf_counter()
+            for k, row in enumerate(stream):
+                r_learn = learning.match(row["query"])
+                if k >= half:
+                    got_learn.append(r_learn)
+                if row["expected"] is not None and not (r_learn.decision == "answer" and r_learn.faq_id == row["expected"]):
+                    learning = learn(learning, row["expected"], row["query"], build)
+                    learning.weights = weights
+            second = stream[half:]
+            ms, ml = metrics(second, got_static), metrics(second, got_learn)
+            deltas.append(ml["accuracy"] - ms["accuracy"])
+            false_deltas.append(ml["false_answer"] - ms["false_answer"])
+            print(f"  {name}{f' seed {seed}' if len(seeds) > 1 else ''}: second half accuracy static "
+                  f"{ms['accuracy']:.3f} -> learning {ml['accuracy']:.3f} "
+                  f"({ml['accuracy'] - ms['accuracy']:+.3f}); false answers on must-escalate "
+                  f"{ms['false_answer']:.3f} -> {ml['false_answer']:.3f}; answered precision "
+                  f"{ms['precision']:.3f} -> {ml['precision']:.3f}  ({time.perf_counter() - t:.0f} s)")
+        if len(seeds) > 1:
+            print(f"  {name} mean over {len(seeds)} streams: accuracy {statistics.mean(deltas):+.3f} "
+                  f"(min {min(deltas):+.3f}), false answers on must-escalate {statistics.mean(false_deltas):+.3f}")
     print()
 
 
@@ -170,7 +181,7 @@ def held_out_section(name: str, entries, rows, rankings) -> None:
               ", ".join(f"{g} {v:.2f}" for g, v in breakdown(rows, cv.results, key).items()))
 
 
-def accuracy_section(eval_root: Path, build) -> list[str]:
+def accuracy_section(eval_root: Path, build, held_out: bool = True, seeds: Sequence[int] = (0,)) -> list[str]:
     sets, latencies = {}, []
     for name in ("faq-dev", "faq-dev2"):
         d = eval_root / name
@@ -186,11 +197,12 @@ def accuracy_section(eval_root: Path, build) -> list[str]:
     print()
     if len(sets) == 2:
         cross_set_section(sets, build)
-        learning_section(sets, build)
-    print("HELD OUT within one set (secondary)\n" + header("set") + f"{'near-miss':>10}")
-    for name, value in sets.items():
-        held_out_section(name, *value[:3])
-    print()
+        learning_section(sets, build, seeds)
+    if held_out:
+        print("HELD OUT within one set (secondary)\n" + header("set") + f"{'near-miss':>10}")
+        for name, value in sets.items():
+            held_out_section(name, *value[:3])
+        print()
     return [r["query"] for v in sets.values() for r in v[1]][:200]
 
 
@@ -263,13 +275,16 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000")
     ap.add_argument("--lexical", action="store_true", help="the lexical signal alone (no embedding model)")
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--learning-seeds", default="0", help="streams of the learning section (comma-separated seeds)")
+    ap.add_argument("--skip-held-out", action="store_true", help="leave out the held-out folds (secondary, slow)")
     args = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)   # progress shows while the long sections run
     build = _build(args.lexical)
     queries = ["bachay class mein bohat shor karte hain", "how do I teach fractions with no lab", "plz hw 2 check copies fast",
                "سبق کی منصوبہ بندی کیسے کریں", "weather tomorrow", "online class without internet for grade 5"]
     if not args.skip_accuracy:
-        queries = accuracy_section(Path(args.eval_root), build) or queries
+        queries = accuracy_section(Path(args.eval_root), build, not args.skip_held_out,
+                                   [int(x) for x in args.learning_seeds.split(",") if x]) or queries
     else:
         queries = _timing_queries(Path(args.eval_root)) or queries
     scale_section([int(s) for s in args.sizes.split(",") if s], queries, build)

@@ -102,3 +102,13 @@ def test_invalid_or_repeated_decisions_are_refused(rt):
         with pytest.raises(faq_review.ProposalError, match="already rejected"):
             faq_review.approve(session, rt, proposal, "Lead")
     assert "Clock?" not in rt.knowledge.view().entry("fractions-intro").questions
+
+
+def test_the_console_learns_the_question_not_the_greeting_and_introduction(rt):
+    add_expert(rt, MATHS, ["maths"])
+    wording = f"Assalam o alaikum sir. I teach class 3 in a government school. {WORDING}"
+    ticket_id = open_ticket_for(rt, TEACHER, wording, subjects="maths")
+    with rt.db.session_scope() as session:
+        proposal = faq_review.propose_phrasing(session, rt, session.get(Ticket, ticket_id), "fractions-intro",
+                                               "Expert")
+        assert proposal.data["questions"][-1] == WORDING
