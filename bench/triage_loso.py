@@ -2,7 +2,8 @@
 
     python bench/triage_loso.py [--grid] [--l2 X] [--threshold T]
 
-Sets: safeguarding-dev (read from ../shared, never shipped) and our own bench/triage_heldout{,2,3,4,5}.jsonl.
+Sets: safeguarding-dev (read from ../shared, never shipped) and our own
+bench/triage_heldout{,2,3,4,5,6,7}.jsonl.
 For each set held out, the probe (helpdesk.safeguarding.semantic) is fitted on the other OWN sets plus the
 always-in exemplars (bench/triage_exemplars_extra.jsonl, bench/triage_exemplars_concepts.jsonl and the FAQ
 questions; dev is never an exemplar, as it is never shipped), and the held-out set is scored by the
@@ -42,7 +43,7 @@ def dev_path() -> Path:
     return ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
 
 
-OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")]
+OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7")]
 ALL_SETS = [("safeguarding-dev", dev_path())] + [(p.stem, p) for p in OWN]
 
 
