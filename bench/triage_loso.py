@@ -2,7 +2,8 @@
 
     python bench/triage_loso.py [--grid] [--l2 X] [--threshold T]
 
-Sets: safeguarding-dev (read from ../shared, never shipped) and our own bench/triage_heldout{,2,3,4,5}.jsonl.
+Sets: safeguarding-dev (read from ../shared, never shipped) and our own
+bench/triage_heldout{,2,3,4,5,6,7}.jsonl.
 For each set held out, the probe (helpdesk.safeguarding.semantic) is fitted on the other OWN sets plus the
 always-in exemplars (bench/triage_exemplars_extra.jsonl, bench/triage_exemplars_concepts.jsonl and the FAQ
 questions; dev is never an exemplar, as it is never shipped), and the held-out set is scored by the
@@ -14,9 +15,10 @@ score 1.000 there), so only the fourth and fifth sets say how the rules do on wo
 written for, and even those were looked at while the concept rules of this round were written.
 
 --grid prints the pooled figures of the probe alone and of rules + probe for every L2 and threshold, which is
-how L2 and THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: the highest pooled held-out recall of
-rules + probe, then the fewest false alarms, in the middle of a plateau (both neighbouring thresholds keep
-that recall). Vectors come from bench/triage_vectors.py (cached in instance/).
+how L2 and THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: among the settings whose pooled
+held-out false alarms (rules + probe) are within FALSE_ALARM_BUDGET (0.03, the service's target), the highest
+pooled held-out recall of rules + probe, then the fewest false alarms, in the middle of a plateau (both
+neighbouring thresholds keep that recall). Vectors come from bench/triage_vectors.py (cached in instance/).
 """
 from __future__ import annotations
 
@@ -42,8 +44,10 @@ def dev_path() -> Path:
     return ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
 
 
-OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")]
+OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7")]
 ALL_SETS = [("safeguarding-dev", dev_path())] + [(p.stem, p) for p in OWN]
+# The service's target for false alarms on calm messages: --grid picks only among settings within it.
+FALSE_ALARM_BUDGET = 0.03
 
 
 def always_in() -> tuple[list[str], list[bool], list]:
@@ -157,7 +161,10 @@ def grid(data) -> None:
         i = thresholds.index(threshold)
         return 0 < i < len(thresholds) - 1 and all(table[l2, thresholds[j]][0] >= table[key][0]
                                                    for j in (i - 1, i + 1))
-    candidates = [key for key in table if plateau(key)]
+    # Only settings within the false-alarm budget compete (the highest recall alone chose 0.038 false alarms
+    # once heldout7 joined, over the service's target); none within it, and every plateau does.
+    candidates = [key for key in table if plateau(key) and table[key][1] <= FALSE_ALARM_BUDGET] or \
+        [key for key in table if plateau(key)]
     best = max(candidates, key=lambda key: (round(table[key][0], 6), -round(table[key][1], 6), key[0]))
     print(f"best: L2 {best[0]}, threshold {best[1]} (rules + probe: recall {table[best][0]:.3f}, "
           f"false alarms {table[best][1]:.3f})")

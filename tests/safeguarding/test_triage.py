@@ -331,3 +331,23 @@ def test_the_semantic_signal_finds_a_wording_the_grammar_lacks():
     # crosses the threshold is measured on whole sets (bench/triage_loso.py), not fitted to one wording.
     assert found.score >= calm.score + 0.4
     assert not calm.urgent
+
+
+# Calm messages that share an urgent word with a live case: a child found again, chess "attacks", a training
+# workshop, stocking a first aid box. Each has a live twin that must stay urgent.
+RESOLVED_OR_PREPARED = [
+    ("ek bachi chhutti ke baad gum ho gayi thi, do ghante baad mohalle se mil gayi thi, ab gate ka rule banana hai",
+     "ek bachi chhutti ke baad gum ho gayi hai, abhi tak nahi mili"),
+    ("shatranj club mein bachon ko hamla aur bachao ki chalein kaise sikhaun",
+     "armed men attacked the school gate this morning"),
+    ("our teachers attended a workshop on child rights yesterday, where is the feedback form",
+     "a boy in grade 4 works in a workshop every evening fixing tyres, his father sends him"),
+    ("what should we keep in the first aid box for dog bites and scorpion stings",
+     "a dog bit a boy at the gate, we used the first aid kit but he is bleeding a lot"),
+]
+
+
+@pytest.mark.parametrize("calm, live", RESOLVED_OR_PREPARED)
+def test_a_resolved_or_prepared_for_case_is_calm_and_its_live_twin_urgent(calm, live):
+    assert not triage(calm).urgent
+    assert triage(live).urgent
