@@ -333,21 +333,16 @@ def test_the_semantic_signal_finds_a_wording_the_grammar_lacks():
     assert not calm.urgent
 
 
-# Calm messages that share an urgent word with a live case: a child found again, chess "attacks", a training
-# workshop, stocking a first aid box. Each has a live twin that must stay urgent.
-RESOLVED_OR_PREPARED = [
-    ("ek bachi chhutti ke baad gum ho gayi thi, do ghante baad mohalle se mil gayi thi, ab gate ka rule banana hai",
-     "ek bachi chhutti ke baad gum ho gayi hai, abhi tak nahi mili"),
-    ("shatranj club mein bachon ko hamla aur bachao ki chalein kaise sikhaun",
-     "armed men attacked the school gate this morning"),
-    ("our teachers attended a workshop on child rights yesterday, where is the feedback form",
-     "a boy in grade 4 works in a workshop every evening fixing tyres, his father sends him"),
-    ("what should we keep in the first aid box for dog bites and scorpion stings",
-     "a dog bit a boy at the gate, we used the first aid kit but he is bleeding a lot"),
+# A word about the setting (a board game, a workshop, "what should we keep") must not hide what happened
+# in the same sentence: dampers keyed on such words once made each of these a missed disclosure.
+SETTING_WORDS_WITH_A_REAL_CASE = [
+    "the chess coach touches the girls inappropriately after club",
+    "our teachers attended a workshop where the trainer kept sending me obscene messages",
+    "what should we keep in mind, a boy says his stepfather beats him with a belt",
+    "bacha mil gaya tha lekin uske jism par jalne ke nishan hain, kehta hai abbu ne jalaya",
 ]
 
 
-@pytest.mark.parametrize("calm, live", RESOLVED_OR_PREPARED)
-def test_a_resolved_or_prepared_for_case_is_calm_and_its_live_twin_urgent(calm, live):
-    assert not triage(calm).urgent
-    assert triage(live).urgent
+@pytest.mark.parametrize("message", SETTING_WORDS_WITH_A_REAL_CASE)
+def test_a_word_about_the_setting_does_not_hide_a_real_case(message):
+    assert triage(message).urgent
