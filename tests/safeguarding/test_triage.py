@@ -346,3 +346,24 @@ SETTING_WORDS_WITH_A_REAL_CASE = [
 @pytest.mark.parametrize("message", SETTING_WORDS_WITH_A_REAL_CASE)
 def test_a_word_about_the_setting_does_not_hide_a_real_case(message):
     assert triage(message).urgent
+
+
+def test_a_weak_rule_flag_on_a_message_calm_by_meaning_is_dropped_but_not_on_doubt():
+    from helpdesk.safeguarding.triage import CALM_MEANING_BELOW, WEAK_RULE_BELOW, Triage, combine
+
+    handled = "do hafte pehle ek bache ka haath toot gaya tha cricket mein, ab theek hai, incident register mein kaise likhein?"
+    found = triage(handled)
+    assert found.urgent and found.score < WEAK_RULE_BELOW      # one pattern just over the line
+    calm = combine(found, Triage(False, None, round(CALM_MEANING_BELOW / 2, 3), "semantic"))
+    assert not calm.urgent and calm.category is None and "calm by meaning" in calm.rule
+    # Doubt keeps the flag: only a plainly calm meaning drops it, and without the model the rules decide.
+    assert combine(found, Triage(False, None, CALM_MEANING_BELOW, "semantic")) is found
+    assert combine(found, None) is found
+
+
+def test_a_strong_rule_flag_stands_whatever_the_meaning_signal_says():
+    from helpdesk.safeguarding.triage import WEAK_RULE_BELOW, Triage, combine
+
+    found = triage("ek bachi ne bataya uska chacha usay roz maarta hai")
+    assert found.urgent and found.score >= WEAK_RULE_BELOW
+    assert combine(found, Triage(False, None, 0.0, "semantic")) is found
