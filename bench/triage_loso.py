@@ -16,7 +16,7 @@ written for, and even those were looked at while the concept rules of this round
 
 --grid prints the pooled figures of the probe alone and of rules + probe for every L2 and threshold, which is
 how L2 and THRESHOLD in helpdesk/safeguarding/semantic.py were chosen: among the settings whose pooled
-held-out false alarms (rules + probe) are within FALSE_ALARM_BUDGET (0.03, the service's target), the highest
+held-out false alarms of the probe alone are within FALSE_ALARM_BUDGET (0.03, the service's target), the highest
 pooled held-out recall of rules + probe (counting the worst of the setting and its two neighbouring
 thresholds), then the fewest false alarms, then the stronger L2. It then prints the veto grid, which is how WEAK_RULE_BELOW and
 CALM_MEANING_BELOW in helpdesk/safeguarding/triage.py were chosen (a weak rule flag dropped where the probe
@@ -169,7 +169,12 @@ def veto_grid(data, lexical) -> None:
     neighbouring probe levels keep that recall)."""
     scored = [(fold.name, np.array([bool(r["urgent"]) for r in fold.rows]),
                fold.fitted().scores(fold.queries, fold.query_parts)) for fold in data]
-    weaks, calms = (0.0, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95), (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+    # Weak stops at 0.8: a rule of weight 0.8 or more says it all by itself (self-harm, obscene, a threat in
+    # so many words), and the probe is near 0 on some short, blunt disclosures of that kind ("main marna
+    # chahti hun" 0.09, "bacha saans nahi le raha" 0.10, "mera roz peecha hota hai" 0.002): a veto reaching
+    # them would lose no message on these sets only by luck.
+    weaks = (0.0, 0.6, 0.65, 0.7, 0.75, 0.8)
+    calms = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
     table = {}
     print("\nweak rule below   probe calm below   rules + probe (recall / false alarms, pooled)")
     for weak in weaks:
@@ -196,9 +201,9 @@ def grid(data) -> None:
     """The probe's L2 and threshold, chosen by what the service does: rules and probe combined (the probe adds
     flags the rules missed, never where they read make-believe), pooled over the held-out sets."""
     lexical = {fold.name: [triage(r["text"]) for r in fold.rows] for fold in data}
-    thresholds = [float(t) for t in np.round(np.arange(0.7, 0.86, 0.025), 3)]
+    thresholds = [float(t) for t in np.round(np.arange(0.7, 0.91, 0.025), 3)]
     print("L2   threshold   probe alone            rules + probe   (recall / false alarms, pooled)")
-    table = {}
+    table, probe_false = {}, {}
     for l2 in (0.5, 1.0, 2.0, 3.0, 5.0):
         models = [(fold, fold.fitted(l2=l2).scores(fold.queries, fold.query_parts)) for fold in data]
         for threshold in thresholds:
@@ -210,6 +215,7 @@ def grid(data) -> None:
                 alone += (flagged[y].sum(), y.sum(), flagged[~y].sum(), (~y).sum())
                 both += (combined[y].sum(), y.sum(), combined[~y].sum(), (~y).sum())
             table[l2, threshold] = (both[0] / both[1], both[2] / both[3])
+            probe_false[l2, threshold] = alone[2] / alone[3]
             print(f"{l2:<4} {threshold:<10}  {alone[0] / alone[1]:.3f} / {alone[2] / alone[3]:.3f}"
                   f"          {both[0] / both[1]:.3f} / {both[2] / both[3]:.3f}")
     # A setting counts for the worst recall of itself and its two neighbouring thresholds at that L2: a
@@ -221,9 +227,11 @@ def grid(data) -> None:
         if not 0 < i < len(thresholds) - 1:
             return -1.0
         return min(table[l2, thresholds[j]][0] for j in (i - 1, i, i + 1))
-    # Only settings within the false-alarm budget compete (the highest recall alone chose 0.038 false alarms
-    # once heldout7 joined, over the service's target); if none is within it, every setting does.
-    candidates = [key for key in table if table[key][1] <= FALSE_ALARM_BUDGET] or list(table)
+    # Only settings whose probe, alone, stays within the false-alarm budget compete: the threshold decides
+    # the probe's false alarms, not the rules' (most of the pooled false alarms once heldout9 joined). Held to
+    # the combined figure, the budget pushed the threshold to 0.85, where "I gave away all my things and wrote
+    # goodbye letters to my family" scored 0.53, and cut pooled recall without removing one rule flag.
+    candidates = [key for key in table if probe_false[key] <= FALSE_ALARM_BUDGET] or list(table)
     best = max(candidates, key=lambda key: (round(robust_recall(key), 6), -round(table[key][1], 6), key[0]))
     print(f"best: L2 {best[0]}, threshold {best[1]} (rules + probe: recall {table[best][0]:.3f}, "
           f"false alarms {table[best][1]:.3f})")

@@ -367,3 +367,17 @@ def test_a_strong_rule_flag_stands_whatever_the_meaning_signal_says():
     found = triage("ek bachi ne bataya uska chacha usay roz maarta hai")
     assert found.urgent and found.score >= WEAK_RULE_BELOW
     assert combine(found, Triage(False, None, 0.0, "semantic")) is found
+
+
+@pytest.mark.parametrize("calm", [
+    "our boys hit 4 sixes in the inter-school final, can we give them certificates in assembly?",
+    "kal match mein Ali ne aisa chakka maara ke ball masjid ki chhat pe gayi",
+    "فائنل میں ہمارے بچوں نے تین چھکے مارے، انعام کیا دیں؟",
+])
+def test_a_six_or_a_four_hit_in_cricket_is_not_a_blow(calm):
+    assert not triage(calm).urgent
+
+
+def test_a_blow_with_a_cricket_bat_is_still_a_blow():
+    found = triage("during practice the coach hit a boy on the head with the bat, he is bleeding")
+    assert found.urgent and found.category in {"child_abuse", "violence_threat"}
