@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from helpdesk.safeguarding.evaluation import load_rows  # noqa: E402
 
 # Our labelled sets, each measured once unseen before it joined (bench/triage_loso.py holds each out in turn).
-OWN_SETS = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9")]
+OWN_SETS = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10")]
 # Written for the exemplars only (never measured): more wordings of both kinds, and one message per concept
 # (an actor and a harm, a sign, a frame; lessons, past cases, idioms) so the model learns meanings, not sets.
 EXTRAS = [ROOT / "bench" / "triage_exemplars_extra.jsonl", ROOT / "bench" / "triage_exemplars_concepts.jsonl"]

@@ -20,7 +20,8 @@ held-out false alarms of the probe alone are within FALSE_ALARM_BUDGET (0.03, th
 pooled held-out recall of rules + probe (counting the worst of the setting and its two neighbouring
 thresholds), then the fewest false alarms, then the stronger L2. It then prints the veto grid, which is how WEAK_RULE_BELOW and
 CALM_MEANING_BELOW in helpdesk/safeguarding/triage.py were chosen (a weak rule flag dropped where the probe
-finds the message calm): the fewest pooled false alarms that lose no urgent message. Vectors come from bench/triage_vectors.py (cached in instance/).
+finds the message calm): the fewest pooled false alarms that lose no urgent message, even at twice the
+probe level. Vectors come from bench/triage_vectors.py (cached in instance/).
 """
 from __future__ import annotations
 
@@ -165,34 +166,35 @@ def service_flags(lexical, scores, threshold, weak=WEAK_RULE_BELOW, calm=CALM_ME
 
 def veto_grid(data, lexical) -> None:
     """WEAK_RULE_BELOW and CALM_MEANING_BELOW at the module's L2 and THRESHOLD: the strongest veto of weak rule
-    flags (fewest pooled false alarms) that loses no urgent message pooled, from the middle of a plateau (both
-    neighbouring probe levels keep that recall)."""
+    flags (fewest pooled false alarms) that loses no urgent message pooled even at twice its probe level (a
+    disclosure the probe scores at 0.2 must not be one step from being dropped)."""
     scored = [(fold.name, np.array([bool(r["urgent"]) for r in fold.rows]),
                fold.fitted().scores(fold.queries, fold.query_parts)) for fold in data]
-    # Weak stops at 0.8: a rule of weight 0.8 or more says it all by itself (self-harm, obscene, a threat in
-    # so many words), and the probe is near 0 on some short, blunt disclosures of that kind ("main marna
-    # chahti hun" 0.09, "bacha saans nahi le raha" 0.10, "mera roz peecha hota hai" 0.002): a veto reaching
-    # them would lose no message on these sets only by luck.
-    weaks = (0.0, 0.6, 0.65, 0.7, 0.75, 0.8)
-    calms = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
+    # Weak stops below 0.9: the rules of weight 0.9 say it all by themselves (self-harm, stalking), and the
+    # probe is near 0 on some short, blunt disclosures of that kind ("mera roz peecha hota hai" 0.02, "dil
+    # karta hai zeher kha lun" 0.10): a veto reaching them would lose no message here only by luck. The
+    # probe's low scores are not reliable on their own either: a child sent to work, told in the middle of
+    # a question about results, scored 0.22.
+    weaks = (0.0, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
+    calms = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
     table = {}
+
+    def figures(weak, calm):
+        totals = np.zeros(4)
+        for name, y, scores in scored:
+            flags = service_flags(lexical[name], scores, semantic.THRESHOLD, weak, calm)
+            totals += (flags[y].sum(), y.sum(), flags[~y].sum(), (~y).sum())
+        return totals[0] / totals[1], totals[2] / totals[3]
+
     print("\nweak rule below   probe calm below   rules + probe (recall / false alarms, pooled)")
     for weak in weaks:
         for calm in calms:
-            totals = np.zeros(4)
-            for name, y, scores in scored:
-                flags = service_flags(lexical[name], scores, semantic.THRESHOLD, weak, calm)
-                totals += (flags[y].sum(), y.sum(), flags[~y].sum(), (~y).sum())
-            table[weak, calm] = (totals[0] / totals[1], totals[2] / totals[3])
+            table[weak, calm] = figures(weak, calm)
             print(f"{weak:<17} {calm:<18} {table[weak, calm][0]:.3f} / {table[weak, calm][1]:.3f}")
     recall = table[0.0, calms[0]][0]   # weak below 0: no veto at all
-
-    def keeps(weak, calm):
-        return table[weak, calm][0] >= recall
-
-    candidates = [(w, c) for w in weaks for i, c in enumerate(calms) if 0 < i < len(calms) - 1
-                  and keeps(w, c) and keeps(w, calms[i - 1]) and keeps(w, calms[i + 1])]
-    best = min(candidates, key=lambda key: (round(table[key][1], 6), -key[0], abs(key[1] - 0.25)))
+    candidates = [(w, c) for w in weaks for c in calms
+                  if table[w, c][0] >= recall and figures(w, 2 * c)[0] >= recall]
+    best = min(candidates, key=lambda key: (round(table[key][1], 6), -key[0], -key[1]))
     print(f"best veto: weak rule below {best[0]}, probe calm below {best[1]} (recall {table[best][0]:.3f}, "
           f"false alarms {table[best][1]:.3f}; no veto {recall:.3f} / {table[0.0, calms[0]][1]:.3f})")
 

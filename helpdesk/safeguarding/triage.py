@@ -47,8 +47,8 @@ BLANK = "_"
 # combine(): a rule flag scoring below WEAK_RULE_BELOW is dropped when the semantic probe puts the message
 # below CALM_MEANING_BELOW. Chosen by leave-one-set-out (bench/triage_loso.py --grid): the strongest veto that
 # lost no urgent message in any held-out set, from the middle of that plateau (probe 0.2 to 0.3 all keep it).
-WEAK_RULE_BELOW = 0.8
-CALM_MEANING_BELOW = 0.25
+WEAK_RULE_BELOW = 0.85
+CALM_MEANING_BELOW = 0.1
 
 
 @dataclass(frozen=True)
