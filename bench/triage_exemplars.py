@@ -3,7 +3,7 @@
     python bench/triage_exemplars.py
 
 Exemplars, all written for this project (never an evaluation set: the vectors ship with the package):
-  - our labelled sets bench/triage_heldout{,2,...,8}.jsonl (urgent messages and hard negatives; each was
+  - our labelled sets bench/triage_heldout{,2,...,11}.jsonl (urgent messages and hard negatives; each was
     measured once, unseen, before it became an exemplar);
   - bench/triage_exemplars_extra.jsonl and bench/triage_exemplars_concepts.jsonl, more of our own wordings
     of both kinds (the second one message per concept: an actor and a harm, a sign, a second-hand frame,
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from helpdesk.safeguarding.evaluation import load_rows  # noqa: E402
 
 # Our labelled sets, each measured once unseen before it joined (bench/triage_loso.py holds each out in turn).
-OWN_SETS = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10")]
+OWN_SETS = [ROOT / "bench" / f"triage_heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")]
 # Written for the exemplars only (never measured): more wordings of both kinds, and one message per concept
 # (an actor and a harm, a sign, a frame; lessons, past cases, idioms) so the model learns meanings, not sets.
 EXTRAS = [ROOT / "bench" / "triage_exemplars_extra.jsonl", ROOT / "bench" / "triage_exemplars_concepts.jsonl"]

@@ -3,7 +3,7 @@
     python bench/triage_loso.py [--grid] [--l2 X] [--threshold T]
 
 Sets: safeguarding-dev (read from ../shared, never shipped) and our own
-bench/triage_heldout{,2,...,8}.jsonl.
+bench/triage_heldout{,2,...,11}.jsonl.
 For each set held out, the probe (helpdesk.safeguarding.semantic) is fitted on the other OWN sets plus the
 always-in exemplars (bench/triage_exemplars_extra.jsonl, bench/triage_exemplars_concepts.jsonl and the FAQ
 questions; dev is never an exemplar, as it is never shipped), and the held-out set is scored by the

@@ -46,9 +46,10 @@ _WORD = re.compile(r"[a-z0-9]+|[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff]+"
 BLANK = "_"
 # combine(): a rule flag scoring below WEAK_RULE_BELOW is dropped when the semantic probe puts the message
 # below CALM_MEANING_BELOW. Chosen by leave-one-set-out (bench/triage_loso.py --grid): the strongest veto that
-# lost no urgent message in any held-out set, from the middle of that plateau (probe 0.2 to 0.3 all keep it).
+# loses no urgent message pooled over the held-out sets even at twice CALM_MEANING_BELOW. Rules of 0.9 and
+# more (self-harm, stalking in so many words) are out of its reach: the probe is near 0 on some short ones.
 WEAK_RULE_BELOW = 0.85
-CALM_MEANING_BELOW = 0.1
+CALM_MEANING_BELOW = 0.05
 
 
 @dataclass(frozen=True)
@@ -334,10 +335,9 @@ def combine(lexical: Triage, semantic: Triage | None) -> Triage:
 
     - The semantic signal adds a flag the rules did not raise, but not where the rules read the act as
       make-believe (Triage.pretend).
-    - A weak rule flag (score below WEAK_RULE_BELOW: one pattern just over the line, few cues) stands unless
-      the meaning of the whole message is plainly calm (probe below CALM_MEANING_BELOW): then it was a word
-      match in an ordinary message ("the ball smashed the neighbour's window"). A strong rule flag always
-      stands.
+    - A weak rule flag (score below WEAK_RULE_BELOW) stands unless the meaning of the whole message is
+      plainly calm (probe below CALM_MEANING_BELOW): then it was a word match in an ordinary message ("the
+      gas cylinder of the lab is empty, which fund buys one"). A strong rule flag always stands.
     """
     if semantic is None:
         return lexical

@@ -381,3 +381,27 @@ def test_a_six_or_a_four_hit_in_cricket_is_not_a_blow(calm):
 def test_a_blow_with_a_cricket_bat_is_still_a_blow():
     found = triage("during practice the coach hit a boy on the head with the bat, he is bleeding")
     assert found.urgent and found.category in {"child_abuse", "violence_threat"}
+
+
+@pytest.mark.parametrize("farewell", [
+    "Sab se maafi chahti hun. Meri ammi ka khayal rakhna.",
+    "goodbye everyone, please look after my kids",
+    "سب سے معافی چاہتا ہوں، میرے بچوں کا خیال رکھنا",
+])
+def test_a_farewell_that_leaves_children_in_someones_care_is_self_harm(farewell):
+    found = triage(farewell)
+    assert found.urgent and found.category == "self_harm"
+
+
+@pytest.mark.parametrize("calm", [
+    "maaf kar dena late reply ke liye, kal ka test 10 baje hai",
+    "sorry for the late reply, please take care of the kids' homework diaries this week",
+    "Is he fit for PE today?",
+])
+def test_an_apology_or_a_fit_for_pe_is_not_a_farewell_or_a_seizure(calm):
+    assert not triage(calm).urgent
+
+
+def test_a_child_fitting_with_blue_lips_is_an_emergency():
+    found = triage("class 2 ki bachi fit par hai, 5 minute se jhatke aur hont neelay")
+    assert found.urgent and found.category == "emergency"
