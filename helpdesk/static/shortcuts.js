@@ -84,7 +84,11 @@
     link.addEventListener("click", function (event) { event.preventDefault(); openHelp(); });
   }
   document.getElementById("shortcuts-close").addEventListener("click", function () { help.close(); });
+  // The close event comes a task after the dialog closed: a key pressed in between (a fast "j") may already
+  // have moved the focus, and that focus stays where the key put it.
   help.addEventListener("close", function () {
+    var here = document.activeElement;
+    if (here && here !== document.body && !help.contains(here) && here !== opener) { return; }
     var back = opener && opener !== document.body ? opener : link;
     if (back) { back.focus(); }
   });

@@ -194,3 +194,18 @@ def test_the_shipped_probe_drops_a_weak_flag_on_a_handled_case_and_keeps_a_discl
     disclosure = "ek bachi ne bataya uska chacha usay roz maarta hai"
     assert triage(handled).urgent and not combine(triage(handled), model.assess(handled)).urgent
     assert combine(triage(disclosure), model.assess(disclosure)).category == "child_abuse"
+
+
+@needs_model
+@pytest.mark.parametrize("introduction", [
+    "TAJVEEZ primary classon ke liye science tajurbat ki mazeed videos, mera naam Ayesha hai, 0300 1234567",
+    "Assalam o alaikum, mera naam Zainab hai, 0333 7654321, ECE ki training kab hogi?",
+    "میرا نام ثنا ہے، 0301 2345678، کلاس دو کی اردو کی کتاب چاہیے",
+])
+def test_a_teacher_giving_her_name_and_number_is_not_a_disclosure(introduction):
+    # A woman's name beside a phone number read as harassment to the probe until self-introductions joined
+    # its calm exemplars; teachers introduce themselves like this every day.
+    from helpdesk.safeguarding import semantic
+    from helpdesk.safeguarding.triage import combine, triage
+
+    assert not combine(triage(introduction), semantic.load().assess(introduction)).urgent
