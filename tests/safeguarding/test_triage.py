@@ -369,12 +369,20 @@ def test_a_strong_rule_flag_stands_whatever_the_meaning_signal_says():
     assert combine(found, Triage(False, None, 0.0, "semantic")) is found
 
 
-@pytest.mark.parametrize("calm", [
+# Look-alikes of this round's rules: a six hit in cricket is not a blow, an apology for a late reply is not a
+# farewell, and "fit for PE" is not a fit.
+LOOK_ALIKES = [
     "our boys hit 4 sixes in the inter-school final, can we give them certificates in assembly?",
     "kal match mein Ali ne aisa chakka maara ke ball masjid ki chhat pe gayi",
     "فائنل میں ہمارے بچوں نے تین چھکے مارے، انعام کیا دیں؟",
-])
-def test_a_six_or_a_four_hit_in_cricket_is_not_a_blow(calm):
+    "maaf kar dena late reply ke liye, kal ka test 10 baje hai",
+    "sorry for the late reply, please take care of the kids' homework diaries this week",
+    "Is he fit for PE today?",
+]
+
+
+@pytest.mark.parametrize("calm", LOOK_ALIKES)
+def test_a_cricket_six_an_apology_or_fit_for_pe_is_not_urgent(calm):
     assert not triage(calm).urgent
 
 
@@ -391,15 +399,6 @@ def test_a_blow_with_a_cricket_bat_is_still_a_blow():
 def test_a_farewell_that_leaves_children_in_someones_care_is_self_harm(farewell):
     found = triage(farewell)
     assert found.urgent and found.category == "self_harm"
-
-
-@pytest.mark.parametrize("calm", [
-    "maaf kar dena late reply ke liye, kal ka test 10 baje hai",
-    "sorry for the late reply, please take care of the kids' homework diaries this week",
-    "Is he fit for PE today?",
-])
-def test_an_apology_or_a_fit_for_pe_is_not_a_farewell_or_a_seizure(calm):
-    assert not triage(calm).urgent
 
 
 def test_a_child_fitting_with_blue_lips_is_an_emergency():
