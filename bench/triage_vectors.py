@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from helpdesk.safeguarding.evaluation import load_rows  # noqa: E402
-from helpdesk.safeguarding.semantic import message_vector, parts  # noqa: E402
-from knowledge_base.semantic import load_embedder, query_variants  # noqa: E402
+from helpdesk.safeguarding.semantic import embed_messages, parts  # noqa: E402
+from knowledge_base.semantic import load_embedder  # noqa: E402
 
 CACHE = ROOT / "instance" / "triage-vectors.npz"
 BATCH = 32
@@ -55,12 +55,8 @@ def vectors(texts: list[str], verbose: bool = True) -> np.ndarray:
     started = time.perf_counter()
     for at in range(0, len(missing), BATCH):
         chunk = missing[at:at + BATCH]
-        variants = [query_variants(t) for t in chunk]
-        flat = embedder.queries([v for vs in variants for v in vs])
-        row = 0
-        for text, vs in zip(chunk, variants):
-            memory[_key(embedder.name, text)] = message_vector(flat[row:row + len(vs)])
-            row += len(vs)
+        for text, vector in zip(chunk, embed_messages(embedder, chunk)):
+            memory[_key(embedder.name, text)] = vector
         _write(memory)
         if verbose:
             print(f"  embedded {at + len(chunk)}/{len(missing)} ({time.perf_counter() - started:.0f} s)",

@@ -18,7 +18,7 @@ never an evaluation set) and the FAQ questions as calm ones:
      now" is calm; "quick question about the result format, also her father fixed her nikkah" is not).
 Scoring parts one by one and flagging the most urgent raised false alarms from 0.044 to 0.070 by
 leave-one-set-out; reading the part beside its message kept them at 0.030 and raised recall by about one
-point pooled and three on heldout8 (bench/triage_loso.py).
+point pooled and three on heldout8 when it was introduced (bench/triage_loso.py).
 Its weights and the exemplar vectors ship in content/triage_exemplars.npz (made by
 bench/triage_exemplars.py, which calls fit here). A probe reads the whole embedding; the nearest-neighbour
 vote it replaced hung on which seven messages happened to be closest, and adding thirty calm messages to its
@@ -47,9 +47,9 @@ log = logging.getLogger(__name__)
 
 EXEMPLARS_PATH = Path(__file__).parents[1] / "content" / "triage_exemplars.npz"
 # Chosen by leave-one-set-out (bench/triage_loso.py --grid) on what the service does, rules and probe
-# combined: among settings within the false-alarm budget (0.03 pooled), the highest pooled held-out recall
-# (the worst of the setting and its two neighbouring thresholds, so not the edge of a cliff), then the fewest
-# false alarms. With heldout8 in the sets, a lighter L2 won (1.0, was 2.0): more data, less shrinkage.
+# combined: among settings whose probe alone stays within the false-alarm budget (0.03 pooled), the highest
+# pooled held-out recall (the worst of the setting and its two neighbouring thresholds, so not the edge of a
+# cliff), then the fewest false alarms.
 L2 = 2.0
 THRESHOLD = 0.775
 SCALE = 10.0          # vectors are unit length; scaled so L2 reads on the usual scale of a logistic model
@@ -92,6 +92,20 @@ def fit_probe(vectors: np.ndarray, urgent: np.ndarray, l2: float = L2) -> tuple[
         if np.abs(step).max() < 1e-8:
             break
     return (w[:-1] * SCALE).astype(np.float32), float(w[-1])
+
+
+def embed_messages(embedder, texts: list[str]) -> np.ndarray:
+    """(n, dim): the message vectors of texts, embedded in one batch (each text's variants, as written and in
+    Urdu script, meaned by message_vector)."""
+    from knowledge_base.semantic import query_variants
+
+    variants = [query_variants(t) for t in texts]
+    flat = embedder.queries([v for vs in variants for v in vs])
+    rows, at = [], 0
+    for vs in variants:
+        rows.append(message_vector(flat[at:at + len(vs)]))
+        at += len(vs)
+    return np.stack(rows)
 
 
 def most_urgent_parts(whole: np.ndarray, part_sets, pick_weights: np.ndarray, pick_bias: float) -> np.ndarray:
@@ -185,18 +199,10 @@ class SemanticTriage:
     def part_vectors(self, text: str) -> np.ndarray:
         """(parts, dim): the vectors of the message's parts, embedded in one batch (not memoised: only the
         whole message is read again, by the matcher)."""
-        from knowledge_base.semantic import query_variants
-
         texts = parts(text)
         if not texts:
             return np.zeros((0, len(self.probe.pick_weights)), np.float32)
-        variants = [query_variants(t) for t in texts]
-        flat = self.embedder.queries([v for vs in variants for v in vs])
-        rows, at = [], 0
-        for vs in variants:
-            rows.append(message_vector(flat[at:at + len(vs)]))
-            at += len(vs)
-        return np.stack(rows)
+        return embed_messages(self.embedder, texts)
 
     def assess(self, text: str) -> Triage:
         """One message; its whole vector comes from the process-wide memo the FAQ matcher also reads."""
